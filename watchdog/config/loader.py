@@ -1,0 +1,235 @@
+"""Find, read and validate the TOML config; report every problem as one line.
+
+Lookup order: ``--config``, ``$WATCHDOG_CONFIG``, ``/etc/connectivity-watchdog/watchdog.toml``,
+``./config/watchdog.toml``. Each problem reads ``FILE: KEY: what is wrong; the fix``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import tomllib
+import types
+import typing
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from watchdog.config.durations import format_duration, parse_duration
+from watchdog.config.schema import Config
+from watchdog.errors import ConfigError
+
+SYSTEM_CONFIG = Path("/etc/connectivity-watchdog/watchdog.toml")
+LOCAL_CONFIG = Path("config/watchdog.toml")
+ENV_CONFIG = "WATCHDOG_CONFIG"
+ENV_DATABASE = "WATCHDOG_DATABASE"
+
+
+def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """Return the config file to use, or raise ``ConfigError`` naming where we looked."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError([f"{path}: no such config file; check the --config path"])
+        return path
+    from_env = os.environ.get(ENV_CONFIG)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError([f"{path}: no such config file; fix or unset ${ENV_CONFIG}"])
+        return path
+    for candidate in (SYSTEM_CONFIG, LOCAL_CONFIG):
+        if candidate.is_file():
+            return candidate
+    raise ConfigError([
+        f"no config file found (looked at {SYSTEM_CONFIG} and ./{LOCAL_CONFIG}); "
+        f"pass --config FILE or set ${ENV_CONFIG}"
+    ])
+
+
+def load_config(
+    explicit: str | os.PathLike[str] | None = None, database: str | None = None
+) -> Config:
+    """Find, read and validate the config; ``database`` (or ``$WATCHDOG_DATABASE``) overrides."""
+    path = find_config(explicit)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except PermissionError:
+        raise ConfigError([f"{path}: cannot be read (permission denied); run as a member of "
+                           "the file's group or fix its mode"]) from None
+    except OSError as error:
+        raise ConfigError([f"{path}: cannot be read ({error.strerror})"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path}: is not UTF-8 text; save it as UTF-8"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: is not valid TOML ({error}); fix the syntax there"]) from None
+    return parse_config(raw, path, database=database)
+
+
+def parse_config(raw: dict[str, Any], path: Path, database: str | None = None) -> Config:
+    """Build a ``Config`` from parsed TOML, or raise ``ConfigError`` with every problem."""
+    problems: list[str] = []
+    values = _convert(raw, Config, "", path, problems)
+    if problems:
+        raise ConfigError(problems)
+    config = typing.cast(Config, values)
+    storage = config.storage
+    override = database or os.environ.get(ENV_DATABASE)
+    db_path = Path(override) if override else storage.database
+    if not db_path.is_absolute() and not override:
+        db_path = path.parent / db_path
+    db_path = Path(os.path.abspath(db_path))
+    config = dataclasses.replace(
+        config, source=path, storage=dataclasses.replace(storage, database=db_path)
+    )
+    for key, message in config.problems():
+        problems.append(f"{path}: {key}: {message}")
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _describe(kind: Any) -> str:
+    if kind is bool:
+        return "true or false"
+    if kind is int:
+        return "a whole number"
+    if kind is float:
+        return "a number"
+    if kind is str:
+        return "a quoted string"
+    if kind is timedelta:
+        return "a duration such as \"2s\" or \"5m\""
+    if kind is Path:
+        return "a quoted file path"
+    return "a value"
+
+
+def _convert(value: Any, kind: Any, key: str, path: Path, problems: list[str]) -> Any:
+    """Convert ``value`` to ``kind``; on failure append a problem and return ``None``."""
+    where = f"{path}: {key or '(top level)'}"
+    origin = typing.get_origin(kind)
+    if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+        if not isinstance(value, dict):
+            problems.append(f"{where}: must be a table ([{key}])")
+            return None
+        return _convert_table(value, kind, key, path, problems)
+    if origin is list:
+        (item_kind,) = typing.get_args(kind)
+        if not isinstance(value, list):
+            problems.append(f"{where}: must be a list")
+            return None
+        items = [_convert(item, item_kind, f"{key}[{i}]", path, problems)
+                 for i, item in enumerate(value)]
+        return items
+    if origin is typing.Literal:
+        choices = typing.get_args(kind)
+        if value not in choices:
+            allowed = ", ".join(repr(choice) for choice in choices)
+            problems.append(f"{where}: {value!r} is not allowed; use one of {allowed}")
+            return None
+        return value
+    if origin in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return _convert(value, options[0], key, path, problems)
+    if kind is timedelta:
+        if not isinstance(value, str):
+            problems.append(f"{where}: must be {_describe(kind)}, with its unit in quotes")
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError as error:
+            problems.append(f"{where}: {error}")
+            return None
+    if kind is Path:
+        if not isinstance(value, str) or not value:
+            problems.append(f"{where}: must be {_describe(kind)}")
+            return None
+        return Path(value)
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind in (bool, int, float, str) and (
+        not isinstance(value, kind) or (kind is int and isinstance(value, bool))
+    ):
+        problems.append(f"{where}: must be {_describe(kind)}, not {value!r}")
+        return None
+    return value
+
+
+def _convert_table(
+    table: dict[str, Any], kind: type[Any], prefix: str, path: Path, problems: list[str]
+) -> Any:
+    hints = typing.get_type_hints(kind)
+    fields = {f.name: f for f in dataclasses.fields(kind) if not f.metadata.get("internal")}
+    arguments: dict[str, Any] = {}
+    for name, value in table.items():
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in fields:
+            close = difflib.get_close_matches(name, list(fields), n=1)
+            hint = f'did you mean "{close[0]}"? ' if close else ""
+            allowed = ", ".join(fields)
+            problems.append(f"{path}: {key}: unknown key; {hint}(allowed here: {allowed})")
+            continue
+        converted = _convert(value, hints[name], key, path, problems)
+        if converted is None:
+            continue
+        meta = fields[name].metadata
+        low, high = meta.get("min"), meta.get("max")
+        shown = format_duration(converted) if isinstance(converted, timedelta) else converted
+        if low is not None and converted < low:
+            limit = format_duration(low) if isinstance(low, timedelta) else low
+            problems.append(f"{path}: {key}: {shown} is too small; use at least {limit}")
+            continue
+        if high is not None and converted > high:
+            limit = format_duration(high) if isinstance(high, timedelta) else high
+            problems.append(f"{path}: {key}: {shown} is too large; use at most {limit}")
+            continue
+        arguments[name] = converted
+    missing = [
+        name for name, f in fields.items()
+        if name not in table
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+    ]
+    for name in missing:
+        key = f"{prefix}.{name}" if prefix else name
+        problems.append(f"{path}: {key}: is required; add it")
+    if missing or len(arguments) != len([n for n in table if n in fields]):
+        return None
+    return kind(**arguments)
+
+
+def dump_config(config: Config) -> str:
+    """The effective config as TOML, defaults filled in (what ``config check`` prints)."""
+    lines = [f"# effective configuration read from {config.source}"]
+    tables: list[tuple[str, Any]] = []
+    for f in dataclasses.fields(config):
+        if f.metadata.get("internal"):
+            continue
+        value = getattr(config, f.name)
+        if isinstance(value, list):
+            tables.extend((f"[[{f.name}]]", item) for item in value)
+        else:
+            tables.append((f"[{f.name}]", value))
+    for header, table in tables:
+        lines.append("")
+        lines.append(header)
+        for f in dataclasses.fields(table):
+            lines.append(f"{f.name} = {_toml_value(getattr(table, f.name), f)}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any, spec: dataclasses.Field[Any]) -> str:
+    if spec.metadata.get("secret") and value:
+        return '"********"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, timedelta):
+        return f'"{format_duration(value)}"'
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item, spec) for item in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

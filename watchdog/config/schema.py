@@ -1,0 +1,177 @@
+"""The configuration's shape: typed, with defaults. ``loader`` fills these from TOML.
+
+Field metadata carries the checks the loader applies (``min``, ``max``, ``choices``) so the
+rules live next to the key they constrain. Cross-field rules live in ``Config.problems()``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+DEFAULT_DATABASE = Path("/var/lib/connectivity-watchdog/watchdog.db")
+
+
+def _limits(low: Any = None, high: Any = None) -> dict[str, Any]:
+    return {"min": low, "max": high}
+
+
+def _seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    name: str = "Office"
+    # IANA zone such as "Europe/Paris"; empty: the server's own time zone.
+    timezone: str = ""
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    # Relative paths are read relative to the config file's directory.
+    database: Path = DEFAULT_DATABASE
+    raw_retention: timedelta = field(default=timedelta(days=7), metadata=_limits(_seconds(3600)))
+    minute_retention: timedelta = field(
+        default=timedelta(days=90), metadata=_limits(timedelta(days=1))
+    )
+    evidence_margin: timedelta = field(default=timedelta(minutes=10), metadata=_limits(_seconds(0)))
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    ping_interval: timedelta = field(default=_seconds(2), metadata=_limits(_seconds(0.2)))
+    ping_timeout: timedelta = field(default=_seconds(1), metadata=_limits(_seconds(0.05)))
+    pings_per_target: int = field(default=2, metadata=_limits(1, 10))
+    retry_interval: timedelta = field(default=_seconds(1), metadata=_limits(_seconds(0.1)))
+    check_interval: timedelta = field(default=_seconds(30), metadata=_limits(_seconds(1)))
+    dns_timeout: timedelta = field(default=_seconds(2), metadata=_limits(_seconds(0.05)))
+    http_timeout: timedelta = field(default=_seconds(5), metadata=_limits(_seconds(0.05)))
+
+
+@dataclass(frozen=True)
+class DetectionConfig:
+    confirm_down: int = field(default=3, metadata=_limits(1, 100))
+    confirm_up: int = field(default=3, metadata=_limits(1, 100))
+    # How many ping targets must fail together for the link to be down; 0 means all of them.
+    down_quorum: int = field(default=0, metadata=_limits(0, 1000))
+    window: timedelta = field(default=_seconds(60), metadata=_limits(_seconds(1)))
+    degraded_loss_percent: float = field(default=20.0, metadata=_limits(0.0, 100.0))
+    degraded_rtt: timedelta = field(default=_seconds(0.3), metadata=_limits(_seconds(0.001)))
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    enabled: bool = True
+    # Empty: read from the default route at every cycle.
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class PingTarget:
+    name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class DnsCheck:
+    name: str
+    server: str
+    query: str = "example.com"
+    record: Literal["A", "AAAA", "NS", "MX", "TXT", "SOA"] = "A"
+
+
+@dataclass(frozen=True)
+class HttpCheck:
+    name: str
+    url: str
+    # Empty: any 2xx or 3xx answer is a success (redirects are not followed).
+    expect_status: list[int] = field(default_factory=list)
+    max_body_bytes: int = field(default=65536, metadata=_limits(0, 10_000_000))
+
+
+@dataclass(frozen=True)
+class Config:
+    site: SiteConfig = field(default_factory=SiteConfig)
+    storage: StorageConfig = field(default_factory=StorageConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    detection: DetectionConfig = field(default_factory=DetectionConfig)
+    gateway: GatewayConfig = field(default_factory=GatewayConfig)
+    ping: list[PingTarget] = field(default_factory=list)
+    dns: list[DnsCheck] = field(default_factory=list)
+    http: list[HttpCheck] = field(default_factory=list)
+    # Where this config was read from (not a key): for messages and relative paths.
+    source: Path | None = field(default=None, compare=False, metadata={"internal": True})
+
+    @property
+    def down_quorum(self) -> int:
+        """How many ping targets must fail together for the link to be down."""
+        return self.detection.down_quorum or len(self.ping)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Cross-field rules: (key path, what is wrong and how to fix it)."""
+        found: list[tuple[str, str]] = []
+        if len(self.ping) < 2:
+            found.append(
+                ("ping", "needs at least two [[ping]] targets so that one dead host never "
+                 "makes the link look down; add another public address")
+            )
+        quorum = self.detection.down_quorum
+        if quorum and self.ping and not 2 <= quorum <= len(self.ping):
+            found.append(
+                ("detection.down_quorum", f"is {quorum} but must be between 2 and the number "
+                 f"of ping targets ({len(self.ping)}); use 0 for all of them")
+            )
+        if self.schedule.ping_timeout >= self.schedule.ping_interval:
+            found.append(
+                ("schedule.ping_timeout", "must be shorter than schedule.ping_interval, "
+                 "or cycles would run back to back")
+            )
+        for kind, items in (("ping", self.ping), ("dns", self.dns), ("http", self.http)):
+            seen: set[str] = set()
+            for index, item in enumerate(items):
+                if item.name in seen:
+                    found.append((f"{kind}[{index}].name", f"{item.name!r} is used twice; "
+                                  "give every target its own name"))
+                seen.add(item.name)
+        for index, target in enumerate(self.ping):
+            if not _is_ip(target.address):
+                found.append((f"ping[{index}].address", f"{target.address!r} is not an IP "
+                              "address; write the address itself (names are not resolved)"))
+        for index, check in enumerate(self.dns):
+            if not _is_ip(check.server):
+                found.append((f"dns[{index}].server", f"{check.server!r} is not an IP address; "
+                              "write the resolver's address, for example \"9.9.9.9\""))
+        for index, http in enumerate(self.http):
+            parts = urlsplit(http.url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                found.append((f"http[{index}].url", f"{http.url!r} is not an http(s) URL; "
+                              "write it as \"https://host/path\""))
+            for status in http.expect_status:
+                if not 100 <= status <= 599:
+                    found.append((f"http[{index}].expect_status",
+                                  f"{status} is not an HTTP status code (100 to 599)"))
+        if self.gateway.address and not _is_ip(self.gateway.address):
+            found.append(("gateway.address", f"{self.gateway.address!r} is not an IP address; "
+                          "write the router's LAN address or leave it empty to auto-detect"))
+        if self.site.timezone:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                ZoneInfo(self.site.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                found.append(("site.timezone", f"{self.site.timezone!r} is not a known time "
+                              "zone; write an IANA name such as \"Europe/Paris\""))
+        return found
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True

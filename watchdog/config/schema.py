@@ -81,6 +81,7 @@ class PingTarget:
 class DnsCheck:
     name: str
     server: str
+    port: int = field(default=53, metadata=_limits(1, 65535))
     query: str = "example.com"
     record: Literal["A", "AAAA", "NS", "MX", "TXT", "SOA"] = "A"
 

@@ -1,4 +1,4 @@
-"""Durations as people write them in the config: ``500ms``, ``2s``, ``5m``, ``4h``, ``7d``, ``1h30m``."""
+"""Durations as people write them in the config: ``500ms``, ``2s``, ``5m``, ``4h``, ``1h30m``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 
 
 def parse_duration(text: str) -> timedelta:
-    """Read ``text`` such as ``"2s"`` or ``"1h30m"``; raise ``ValueError`` with a readable reason."""
+    """Read ``text`` such as ``"2s"`` or ``"1h30m"``; raise ``ValueError`` saying why not."""
     compact = text.strip().replace(" ", "")
     if not compact:
         raise ValueError("is empty; write a number with a unit, for example \"2s\" or \"5m\"")
@@ -46,7 +46,7 @@ def format_duration(value: timedelta) -> str:
 
 def humanize(seconds: float) -> str:
     """A duration for people: ``3 d 4 h``, ``2 h 14 min``, ``45 s``."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)

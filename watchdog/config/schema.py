@@ -132,13 +132,15 @@ class Config:
                 ("schedule.ping_timeout", "must be shorter than schedule.ping_interval, "
                  "or cycles would run back to back")
             )
-        for kind, items in (("ping", self.ping), ("dns", self.dns), ("http", self.http)):
-            seen: set[str] = set()
-            for index, item in enumerate(items):
-                if item.name in seen:
-                    found.append((f"{kind}[{index}].name", f"{item.name!r} is used twice; "
+        for kind, names in (
+            ("ping", [item.name for item in self.ping]),
+            ("dns", [item.name for item in self.dns]),
+            ("http", [item.name for item in self.http]),
+        ):
+            for index, name in enumerate(names):
+                if name in names[:index]:
+                    found.append((f"{kind}[{index}].name", f"{name!r} is used twice; "
                                   "give every target its own name"))
-                seen.add(item.name)
         for index, target in enumerate(self.ping):
             if not _is_ip(target.address):
                 found.append((f"ping[{index}].address", f"{target.address!r} is not an IP "

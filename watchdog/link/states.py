@@ -9,9 +9,20 @@ from typing import Any, Literal
 LinkState = Literal["up", "degraded", "down", "lan_down", "unknown"]
 OutageKind = Literal["isp", "lan", "dns"]
 
-# How bad each state is; a transition to a worse state needs confirm_down observations,
-# to a better one confirm_up.
-SEVERITY: dict[LinkState, int] = {"unknown": -1, "up": 0, "degraded": 1, "down": 2, "lan_down": 3}
+
+
+def rank(state: LinkState, kind: OutageKind | None = None) -> int:
+    """How bad a state is. A move to a worse rank needs ``confirm_down`` observations, to a
+    better one ``confirm_up``. DNS-only failure ranks below an ISP outage, which ranks below
+    a LAN fault (which hides everything beyond the gateway)."""
+    if state == "down":
+        return 2 if kind == "dns" else 3
+    return {"unknown": -1, "up": 0, "degraded": 1, "lan_down": 4}[state]
+
+
+def is_outage(state: LinkState) -> bool:
+    """Whether a state is an outage (opens an outage record, may open a ticket)."""
+    return state in ("down", "lan_down")
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +31,8 @@ class Observation:
 
     ``outage_kind`` is set for ``down`` (``isp`` or ``dns``) and ``lan_down`` (``lan``).
     ``evidence`` is a small JSON-ready summary (failing targets, gateway result) kept with outages.
+    ``basis`` names the probe kinds the verdict rests on: an observation only counts when those
+    kinds were probed in its own cycle, so a check that did not run never confirms anything.
     """
 
     state: LinkState
@@ -27,6 +40,7 @@ class Observation:
     at: datetime
     outage_kind: OutageKind | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    basis: frozenset[str] = frozenset({"ping"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +66,7 @@ class Blip:
 
 
 def outage_kind_of(state: LinkState, kind: OutageKind | None) -> OutageKind | None:
-    """The outage a state stands for: ``lan_down`` is always ``lan``; ``down`` is ``isp`` or ``dns``."""
+    """The outage a state stands for: ``lan_down`` is ``lan``; ``down`` is ``isp`` or ``dns``."""
     if state == "lan_down":
         return "lan"
     if state == "down":

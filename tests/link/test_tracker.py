@@ -1,0 +1,226 @@
+"""Tables of cycles → expected transitions and blips for the pure link tracker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from tests.link.cycles import at, cycle
+from watchdog.link.classify import Policy
+from watchdog.link.states import Blip, Transition
+from watchdog.link.tracker import TrackerState, advance
+from watchdog.probes.results import CycleResult
+
+POLICY = Policy(confirm_down=3, confirm_up=3)
+
+
+@dataclass
+class Run:
+    state: TrackerState
+    transitions: list[Transition]
+    blips: list[Blip]
+
+    @property
+    def path(self) -> list[tuple[str, float]]:
+        """(state, seconds after T0) of every transition, outage kind appended to ``down``."""
+        return [
+            (t.state + (f"/{t.outage_kind}" if t.state == "down" else ""),
+             (t.at - at(0)).total_seconds())
+            for t in self.transitions
+        ]
+
+
+def run(cycles: list[CycleResult], policy: Policy = POLICY, start: TrackerState | None = None) -> Run:
+    state = start or TrackerState.start(cycles[0].started_at)
+    transitions: list[Transition] = []
+    blips: list[Blip] = []
+    for one in cycles:
+        state, new_transitions, new_blips = advance(state, one, policy)
+        transitions += new_transitions
+        blips += new_blips
+    return Run(state, transitions, blips)
+
+
+def steady(start: float, stop: float, step: float = 2.0, **spec: object) -> list[CycleResult]:
+    out = []
+    t = start
+    while t < stop:
+        out.append(cycle(t, **spec))  # type: ignore[arg-type]
+        t += step
+    return out
+
+
+def test_it_reports_up_at_the_first_good_cycle_after_start() -> None:
+    result = run([cycle(0), cycle(2)])
+    assert result.path == [("up", 0)]
+    assert result.state.state == "up"
+
+
+def test_it_backdates_an_outage_to_the_first_failing_probe() -> None:
+    cycles = [*steady(0, 10), cycle(10, "---"), cycle(11, "---"), cycle(12, "---"),
+              *steady(14, 20, pings="---")]
+    result = run(cycles)
+    assert result.path == [("up", 0), ("down/isp", 10)]
+    assert "the gateway 192.0.2.1 answers but 3 of 3 internet targets do not answer" in (
+        result.transitions[-1].cause)
+    assert result.blips == []
+
+
+def test_it_backdates_recovery_to_the_first_succeeding_probe() -> None:
+    cycles = [cycle(0), cycle(2, "---"), cycle(3, "---"), cycle(4, "---"), cycle(6, "---"),
+              cycle(8), cycle(9), cycle(10), cycle(12)]
+    assert run(cycles).path == [("up", 0), ("down/isp", 2), ("up", 8)]
+
+
+def test_a_failure_shorter_than_the_confirmation_is_a_blip_not_an_outage() -> None:
+    cycles = [cycle(0), cycle(2, "---"), cycle(3, "---"), cycle(4), cycle(6)]
+    result = run(cycles)
+    assert result.path == [("up", 0)]
+    assert result.blips == [Blip("down", at(2), at(4), 2, result.blips[0].cause)]
+
+
+def test_a_flapping_link_makes_blips_and_no_outage() -> None:
+    cycles = [cycle(0)]
+    for t in range(2, 40, 4):
+        cycles += [cycle(t, "---"), cycle(t + 2)]
+    result = run(cycles)
+    assert result.path == [("up", 0)]
+    assert len(result.blips) == 10
+    assert all(blip.cycles == 1 for blip in result.blips)
+
+
+def test_one_dead_target_of_three_is_degraded_never_down() -> None:
+    result = run(steady(0, 120, pings="++-"))
+    assert [state for state, _ in result.path] == ["degraded"]
+    assert "ping3 (203.0.113.3): timeout (2 of 3 answer)" in result.transitions[0].cause
+
+
+def test_two_dead_targets_of_three_are_not_an_outage_with_the_default_quorum() -> None:
+    result = run(steady(0, 60, pings="+--"))
+    assert [state for state, _ in result.path] == ["degraded"]
+
+
+def test_a_quorum_of_two_makes_two_dead_targets_an_outage() -> None:
+    result = run(steady(0, 20, pings="+--"), Policy(down_quorum=2))
+    assert result.path == [("down/isp", 0)]
+
+
+def test_a_silent_gateway_with_dead_targets_is_a_lan_fault() -> None:
+    cycles = [cycle(0), cycle(2, "---", gw="-"), cycle(3, "---", gw="-"), cycle(4, "---", gw="-")]
+    result = run(cycles)
+    assert result.path == [("up", 0), ("lan_down", 2)]
+    assert "local fault" in result.transitions[-1].cause
+    assert result.transitions[-1].outage_kind == "lan"
+
+
+def test_no_default_route_is_a_lan_fault() -> None:
+    cycles = [cycle(0), cycle(2, "---", gw=None), cycle(3, "---", gw=None), cycle(4, "---", gw=None)]
+    result = run(cycles)
+    assert result.path == [("up", 0), ("lan_down", 2)]
+    assert "no default route" in result.transitions[-1].cause
+
+
+def test_a_gateway_that_ignores_ping_while_the_internet_answers_is_up() -> None:
+    result = run(steady(0, 10, gw="-"))
+    assert result.path == [("up", 0)]
+    assert "does not answer ping" in result.state.cause
+
+
+def test_the_gateway_dying_during_an_isp_outage_turns_it_into_a_lan_fault() -> None:
+    cycles = [cycle(0), *[cycle(t, "---") for t in (2, 3, 4, 6)],
+              *[cycle(t, "---", gw="-") for t in (8, 9, 10, 12)]]
+    assert run(cycles).path == [("up", 0), ("down/isp", 2), ("lan_down", 8)]
+
+
+def test_a_link_alternating_between_down_and_degraded_is_degraded() -> None:
+    cycles = [cycle(0), cycle(2, "---"), cycle(3, "++-"), cycle(4, "---"), cycle(5, "++-")]
+    result = run(cycles)
+    assert result.path == [("up", 0), ("degraded", 2)]
+
+
+def test_failures_right_after_start_need_confirmation_and_are_backdated() -> None:
+    cycles = [cycle(0, "---"), cycle(1, "---"), cycle(2, "---"), cycle(4, "---")]
+    assert run(cycles).path == [("down/isp", 0)]
+
+
+def test_a_good_cycle_after_failures_at_start_is_taken_at_once() -> None:
+    result = run([cycle(0, "---"), cycle(1)])
+    assert result.path == [("up", 1)]
+    assert len(result.blips) == 1
+
+
+def test_dns_failing_everywhere_while_pings_work_is_a_dns_outage() -> None:
+    cycles = [cycle(0, dns="++"), cycle(2), cycle(30, dns="--"), cycle(31, dns="--"),
+              cycle(32, dns="--"), cycle(34)]
+    result = run(cycles)
+    assert result.path == [("up", 0), ("down/dns", 30)]
+    assert result.transitions[-1].outage_kind == "dns"
+
+
+def test_ping_only_cycles_never_confirm_a_dns_verdict() -> None:
+    cycles = [cycle(0, dns="++"), cycle(30, dns="--"), *steady(32, 58)]
+    result = run(cycles)
+    assert result.path == [("up", 0)]
+    assert result.state.suspect
+    assert result.state.retry_kinds() >= {"dns"}
+
+
+def test_dns_failures_during_an_isp_outage_do_not_hold_back_recovery() -> None:
+    cycles = [cycle(0, dns="++"), cycle(2, "---", dns="--"), cycle(3, "---"), cycle(4, "---"),
+              cycle(6), cycle(7), cycle(8)]
+    assert run(cycles).path == [("up", 0), ("down/isp", 2), ("up", 6)]
+
+
+def test_one_resolver_failing_is_degraded() -> None:
+    cycles = [cycle(0, dns="+-"), cycle(2)]
+    result = run(cycles)
+    assert result.path == [("degraded", 0)]
+
+
+def test_a_failing_web_check_is_degraded_and_recovers_on_fresh_checks_only() -> None:
+    cycles = [cycle(0, http="++"), cycle(1, http="+-"), cycle(2, http="+-"), cycle(3, http="+-"),
+              cycle(5, http="++"), cycle(7), cycle(9), cycle(11, http="++"), cycle(12, http="++")]
+    assert run(cycles).path == [("up", 0), ("degraded", 1), ("up", 5)]
+
+
+def test_sustained_packet_loss_is_degraded() -> None:
+    # Every target loses one echo request of two: 50 % loss, every target still answers.
+    cycles = steady(0, 60, received=[1, 1, 1])
+    result = run(cycles)
+    assert [state for state, _ in result.path] == ["up", "degraded"]
+    assert "packet loss" in result.state.cause
+
+
+def test_high_latency_is_degraded() -> None:
+    result = run(steady(0, 20, rtt=450.0))
+    assert [state for state, _ in result.path] == ["degraded"]
+    assert "median round trip 450 ms" in result.state.cause
+
+
+def test_outage_cycles_do_not_count_as_loss_after_recovery() -> None:
+    cycles = [*steady(0, 10), *steady(10, 40, pings="---"), *steady(40, 80)]
+    result = run(cycles)
+    assert [state for state, _ in result.path] == ["up", "down/isp", "up"]
+
+
+def test_a_backdated_transition_never_precedes_the_current_state() -> None:
+    start = TrackerState.start(at(5), state="up", cause="continued")
+    cycles = [cycle(3, "---"), cycle(4, "---"), cycle(6, "---")]
+    result = run(cycles, start=start)
+    assert result.path == [("down/isp", 5)]
+
+
+def test_a_stored_outage_continues_across_a_restart_without_a_new_transition() -> None:
+    start = TrackerState.start(at(0), state="down", cause="stored", outage_kind="isp")
+    result = run([cycle(2, "---"), cycle(4, "---")], start=start)
+    assert result.path == []
+    assert result.state.state == "down"
+
+
+@pytest.mark.parametrize("confirm_down", [1, 2, 5])
+def test_confirmation_needs_exactly_confirm_down_failing_cycles(confirm_down: int) -> None:
+    policy = Policy(confirm_down=confirm_down)
+    fails = [cycle(2 + i, "---") for i in range(confirm_down)]
+    assert run([cycle(0), *fails[:-1]], policy).path == [("up", 0)]
+    assert run([cycle(0), *fails], policy).path == [("up", 0), ("down/isp", 2)]

@@ -1,0 +1,227 @@
+"""The link tracker: hysteresis over observations, back-dated transitions, blips. Pure.
+
+``advance(state, cycle, policy)`` → ``(new state, transitions, blips)``. No I/O, no clock:
+time comes from the cycle. The rules:
+
+- An observation that differs from the current state starts (or extends) a *streak* on its
+  side: worse or better than the current state. A worse streak is confirmed after
+  ``confirm_down`` observations, a better one after ``confirm_up``; the new state is the
+  mildest of a worse streak (or the most severe of a better streak), so a link that alternates
+  between down and degraded is called degraded, never down. The transition is back-dated to
+  the first observation of the streak: to the first failing (or first succeeding) probe.
+- An observation equal to the current state breaks the streak. A broken streak that reached an
+  outage state is a *blip*: recorded, not an outage.
+- An observation counts only when the probe kinds it rests on, and those the current state
+  rests on, were probed in its own cycle (a DNS verdict needs a fresh DNS check).
+- From ``unknown`` (start-up) a good observation is taken at once; a failing one still needs
+  ``confirm_down``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from watchdog.link.classify import (
+    Policy,
+    WindowEntry,
+    classify,
+    internet_unreachable,
+)
+from watchdog.link.states import (
+    Blip,
+    LinkState,
+    Observation,
+    OutageKind,
+    Transition,
+    is_outage,
+    rank,
+)
+from watchdog.probes.results import CycleResult, ProbeResult
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerState:
+    """Everything the tracker remembers between cycles."""
+
+    state: LinkState
+    since: datetime
+    cause: str
+    outage_kind: OutageKind | None = None
+    basis: frozenset[str] = frozenset()
+    # Consecutive counted observations that differ from ``state``, all on the same side.
+    streak: tuple[Observation, ...] = ()
+    # Ping statistics of recent cycles in which the internet was reachable.
+    window: tuple[WindowEntry, ...] = ()
+    # Latest DNS and HTTP results, carried forward between the cycles that run them.
+    dns: tuple[ProbeResult, ...] = ()
+    http: tuple[ProbeResult, ...] = ()
+    last: Observation | None = field(default=None, compare=False)
+
+    @classmethod
+    def start(
+        cls,
+        since: datetime,
+        state: LinkState = "unknown",
+        cause: str = "the watchdog has just started",
+        outage_kind: OutageKind | None = None,
+    ) -> TrackerState:
+        """Initial state: ``unknown`` after a gap, or the stored state when it continues."""
+        basis = frozenset({"dns"}) if outage_kind == "dns" else frozenset({"ping"})
+        return cls(state, since, cause, outage_kind, basis if state != "unknown" else frozenset())
+
+    @property
+    def rank(self) -> int:
+        return rank(self.state, self.outage_kind)
+
+    @property
+    def suspect(self) -> bool:
+        """Whether a change is pending confirmation (the daemon then re-probes sooner)."""
+        return bool(self.streak)
+
+    def retry_kinds(self) -> frozenset[str]:
+        """The probe kinds the next (retry) cycle must include to confirm or dismiss the streak."""
+        kinds = set(self.basis) | {"ping", "gateway"}
+        for observation in self.streak:
+            kinds |= observation.basis
+        return frozenset(kinds)
+
+
+def advance(
+    state: TrackerState, cycle: CycleResult, policy: Policy
+) -> tuple[TrackerState, list[Transition], list[Blip]]:
+    """Fold one cycle into the tracker; return the new state, its transitions and blips."""
+    unreachable = internet_unreachable(cycle, policy)
+    window = _slide_window(state.window, cycle, policy, include=not unreachable)
+    dns = _carry(state.dns, cycle, "dns", policy, unreachable)
+    http = _carry(state.http, cycle, "http", policy, unreachable)
+    observation = classify(cycle, policy, window=window, dns=dns, http=http)
+    state = replace(state, window=window, dns=dns, http=http, last=observation)
+
+    if not (observation.basis | state.basis) <= cycle.kinds:
+        return state, [], []  # rests on a check that did not run in this cycle: does not count
+    return _fold(state, observation, policy)
+
+
+def _fold(
+    state: TrackerState, observation: Observation, policy: Policy
+) -> tuple[TrackerState, list[Transition], list[Blip]]:
+    current = state.rank
+    seen = rank(observation.state, observation.outage_kind)
+    blips: list[Blip] = []
+
+    if state.state == "unknown":
+        if not is_outage(observation.state):
+            blips = _blip_of(state.streak, observation.at)
+            return (*_enter(state, observation, observation.at), blips)
+        streak = (*state.streak, observation)
+        if len(streak) >= policy.confirm_down:
+            return (*_enter(state, _mildest(streak), streak[0].at), [])
+        return replace(state, streak=streak), [], []
+
+    if seen == current:
+        blips = _blip_of(state.streak, observation.at) if current < rank("down", "dns") else []
+        return replace(state, streak=(), cause=observation.cause), [], blips
+
+    worse = seen > current
+    streak = state.streak
+    if streak and (rank(streak[0].state, streak[0].outage_kind) > current) != worse:
+        # The streak turned around: it was a blip (if it reached an outage) and starts anew.
+        blips = _blip_of(streak, observation.at) if current < rank("down", "dns") else []
+        streak = ()
+    streak = (*streak, observation)
+    needed = policy.confirm_down if worse else policy.confirm_up
+    if len(streak) < needed:
+        return replace(state, streak=streak), [], blips
+    target = _mildest(streak) if worse else _worst(streak)
+    return (*_enter(state, target, streak[0].at), blips)
+
+
+def _enter(
+    state: TrackerState, observation: Observation, at: datetime
+) -> tuple[TrackerState, list[Transition]]:
+    """Move to ``observation``'s state at ``at`` (never before the current state began)."""
+    since = max(at, state.since)
+    entered = replace(
+        state,
+        state=observation.state,
+        since=since,
+        cause=observation.cause,
+        outage_kind=observation.outage_kind,
+        basis=observation.basis,
+        streak=(),
+    )
+    transition = Transition(
+        observation.state, since, observation.cause, observation.outage_kind, observation.evidence
+    )
+    return entered, [transition]
+
+
+def _mildest(streak: tuple[Observation, ...]) -> Observation:
+    """The least severe observation of a worse streak (the latest among equals)."""
+    best = streak[-1]
+    for observation in reversed(streak):
+        if rank(observation.state, observation.outage_kind) < rank(best.state, best.outage_kind):
+            best = observation
+    return best
+
+
+def _worst(streak: tuple[Observation, ...]) -> Observation:
+    """The most severe observation of a better streak (the latest among equals)."""
+    worst = streak[-1]
+    for observation in reversed(streak):
+        if rank(observation.state, observation.outage_kind) > rank(worst.state, worst.outage_kind):
+            worst = observation
+    return worst
+
+
+def _blip_of(streak: tuple[Observation, ...], ended_at: datetime) -> list[Blip]:
+    """A broken streak that showed an outage state is a blip from its first observation."""
+    failing = [observation for observation in streak if is_outage(observation.state)]
+    if not failing:
+        return []
+    worst = _worst(tuple(failing))
+    return [Blip(worst.state, streak[0].at, ended_at, len(streak), worst.cause)]
+
+
+def _slide_window(
+    window: tuple[WindowEntry, ...], cycle: CycleResult, policy: Policy, *, include: bool
+) -> tuple[WindowEntry, ...]:
+    """Add this cycle's pings (unless the internet was unreachable) and drop old entries."""
+    now_s = cycle.started_at.timestamp()
+    horizon = now_s - policy.window.total_seconds()
+    kept = tuple(entry for entry in window if horizon < entry.at_s <= now_s)
+    if not include:
+        return kept
+    pings = cycle.of_kind("ping")
+    entry = WindowEntry(
+        now_s,
+        sum(result.sent for result in pings),
+        sum(result.received for result in pings),
+        tuple(result.rtt_ms for result in pings if result.rtt_ms is not None),
+    )
+    return (*kept, entry)
+
+
+def _carry(
+    previous: tuple[ProbeResult, ...],
+    cycle: CycleResult,
+    kind: str,
+    policy: Policy,
+    unreachable: bool,
+) -> tuple[ProbeResult, ...]:
+    """The DNS or HTTP results to judge this cycle by.
+
+    Fresh ones when the cycle ran that kind; otherwise the previous ones while they are not
+    stale. Results from a cycle in which the internet was unreachable say nothing about DNS or
+    the web checks themselves, so they are not carried forward.
+    """
+    if kind in cycle.kinds:
+        fresh = tuple(result for result in cycle.results if result.kind == kind)
+        return () if unreachable else fresh
+    if not previous:
+        return ()
+    oldest = min(result.at for result in previous)
+    if cycle.started_at - oldest > policy.check_stale_after:
+        return ()
+    return previous

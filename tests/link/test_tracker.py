@@ -31,7 +31,9 @@ class Run:
         ]
 
 
-def run(cycles: list[CycleResult], policy: Policy = POLICY, start: TrackerState | None = None) -> Run:
+def run(
+    cycles: list[CycleResult], policy: Policy = POLICY, start: TrackerState | None = None
+) -> Run:
     state = start or TrackerState.start(cycles[0].started_at)
     transitions: list[Transition] = []
     blips: list[Blip] = []
@@ -115,7 +117,7 @@ def test_a_silent_gateway_with_dead_targets_is_a_lan_fault() -> None:
 
 
 def test_no_default_route_is_a_lan_fault() -> None:
-    cycles = [cycle(0), cycle(2, "---", gw=None), cycle(3, "---", gw=None), cycle(4, "---", gw=None)]
+    cycles = [cycle(0), *[cycle(t, "---", gw=None) for t in (2, 3, 4)]]
     result = run(cycles)
     assert result.path == [("up", 0), ("lan_down", 2)]
     assert "no default route" in result.transitions[-1].cause

@@ -1,0 +1,29 @@
+"""Fixtures of the end-to-end tests: a fresh network lab per test (see ``lab.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.lab import Lab, lab_available
+
+E2E_DIR = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/e2e ``netns`` so ``-m "not netns"`` leaves them out."""
+    for item in items:
+        if E2E_DIR in item.path.parents:
+            item.add_marker(pytest.mark.netns)
+
+
+@pytest.fixture
+def lab() -> Iterator[Lab]:
+    """A running lab, torn down after the test whatever happens (skips without root)."""
+    reason = lab_available()
+    if reason:
+        pytest.skip(reason)
+    with Lab() as running:
+        yield running

@@ -1,0 +1,1 @@
+"""Benchmarks: history generator and measurements (not shipped in the package)."""

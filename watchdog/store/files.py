@@ -1,0 +1,103 @@
+"""The database file on disk: checks before opening, and the one-sentence errors they raise.
+
+Standard library only: the reader imports this, and the CLI must start fast.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from watchdog.errors import DatabaseError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def not_a_database(path: Path) -> DatabaseError:
+    """The error for a file that exists but is not SQLite."""
+    return DatabaseError(
+        f"{path} is not a SQLite database; point storage.database (or --database) at the "
+        "watchdog's database file, or move this file out of the way."
+    )
+
+
+def group_hint(path: Path) -> str:
+    """How to get read access to ``path``: the group to join, when its group tells."""
+    for candidate in (path, path.parent):
+        try:
+            gid = candidate.stat().st_gid
+        except OSError:
+            continue
+        try:
+            import grp
+
+            group = grp.getgrgid(gid).gr_name
+        except (ImportError, KeyError):
+            break
+        if gid == 0:
+            break
+        return (
+            f"add your user to the group '{group}' (sudo usermod -aG {group} $USER, then log in "
+            "again) or run the command as root"
+        )
+    return "ask for read access to it and its directory, or run the command as root"
+
+
+def permission_denied(path: Path) -> DatabaseError:
+    """The error for a database the current user may not read."""
+    return DatabaseError(f"Cannot read {path} (permission denied); {group_hint(path)}.")
+
+
+def check_readable(path: Path) -> None:
+    """Make sure ``path`` is an existing SQLite file this user can read.
+
+    Raises ``DatabaseError`` when it is missing, unreadable or not SQLite. An empty file passes
+    (SQLite treats it as an empty database; callers then find no tables).
+    """
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        raise DatabaseError(
+            f"{path} does not exist; start the daemon (watchdog run) to create it, or pass "
+            "--database with the right path."
+        ) from None
+    except PermissionError:
+        raise permission_denied(path) from None
+    except IsADirectoryError:
+        raise not_a_database(path) from None
+    except OSError as error:
+        raise DatabaseError(
+            f"Cannot read {path} ({error.strerror}); check the disk and the path."
+        ) from None
+    if header and header != SQLITE_HEADER:
+        raise not_a_database(path)
+
+
+def prepare_for_writing(path: Path) -> None:
+    """Create ``path``'s directory if missing and check the file can be the database.
+
+    Raises ``DatabaseError`` when the directory cannot be created or written, or the file exists
+    and is not SQLite.
+    """
+    directory = path.parent
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise unwritable(path, error.strerror or str(error)) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise unwritable(path, "its directory is not writable")
+    if path.exists():
+        if path.is_dir():
+            raise not_a_database(path)
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise unwritable(path, "permission denied")
+        check_readable(path)
+
+
+def unwritable(path: Path, reason: str) -> DatabaseError:
+    """The error for a database location the daemon cannot write."""
+    return DatabaseError(
+        f"Cannot write the database {path} ({reason}); make that file and its directory "
+        "writable by the user the watchdog runs as, or set storage.database to another path."
+    )

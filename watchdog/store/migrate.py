@@ -1,0 +1,127 @@
+"""Bring the database's schema to the code's revision with Alembic, after a backup copy.
+
+The migrations ship inside the package (``watchdog/store/migrations``) and run from a
+``Config`` built here: no alembic.ini is needed at run time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
+
+from watchdog.clock import utcnow
+from watchdog.errors import DatabaseError
+from watchdog.store.db import database_error
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+VERSION_TABLE = "alembic_version"
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """What is in the file now: ``revision`` None when unversioned; ``empty`` when no tables."""
+
+    revision: str | None
+    empty: bool
+
+
+def alembic_config() -> Config:
+    """An Alembic ``Config`` pointing at the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    """The revision this code expects."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None, "the packaged migrations have no head revision"
+    return head
+
+
+def inspect(path: Path) -> SchemaState:
+    """Read the schema revision of ``path`` (stdlib ``sqlite3``, before any engine touches it).
+
+    Raises ``DatabaseError`` when the file is not SQLite or holds another program's tables.
+    """
+    try:
+        with closing(sqlite3.connect(path, timeout=10)) as connection:
+            tables = {
+                row[0]
+                for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+            revision = None
+            if VERSION_TABLE in tables:
+                row = connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
+                revision = row[0] if row else None
+    except sqlite3.Error as error:
+        raise database_error(path, error) from None
+    if tables and VERSION_TABLE not in tables:
+        raise DatabaseError(
+            f"{path} is a SQLite database of another program (it has tables but no watchdog "
+            "schema version); set storage.database to another file."
+        )
+    return SchemaState(revision=revision, empty=not tables)
+
+
+def backup(path: Path, revision: str | None) -> Path:
+    """Copy ``path`` with SQLite's online backup API to ``<name>.bak-<revision>-<UTC stamp>``.
+
+    Returns the copy's path; raises ``DatabaseError`` when it cannot be written.
+    """
+    stamp = utcnow().strftime("%Y%m%dT%H%M%S%fZ")
+    target = path.with_name(f"{path.name}.bak-{revision or 'base'}-{stamp}")
+    try:
+        with closing(sqlite3.connect(path, timeout=10)) as source, closing(
+            sqlite3.connect(target)
+        ) as copy:
+            source.backup(copy)
+    except sqlite3.Error as error:
+        raise DatabaseError(
+            f"Cannot back up {path} to {target} before migrating ({error}); free disk space "
+            "or make the directory writable, then start again."
+        ) from None
+    return target
+
+
+def bring_up_to_date(engine: Engine, path: Path, *, migrate: bool) -> Path | None:
+    """Upgrade ``path`` to the head revision in one transaction, backing it up first if needed.
+
+    A new (empty) database gets the schema without a backup. With ``migrate=False`` an outdated
+    schema is an error instead. Returns the backup's path, or None when none was made.
+    Raises ``DatabaseError`` for a file that is not ours, a schema newer than this code, or a
+    failure of SQLite.
+    """
+    state = inspect(path)
+    head = head_revision()
+    if state.revision == head:
+        return None
+    scripts = ScriptDirectory.from_config(alembic_config())
+    known = {script.revision for script in scripts.walk_revisions()}
+    if state.revision is not None and state.revision not in known:
+        raise DatabaseError(
+            f"{path} was written by a newer version of the watchdog (schema {state.revision}); "
+            "upgrade the watchdog, or restore one of the .bak- copies next to it."
+        )
+    if not migrate:
+        raise DatabaseError(
+            f"{path} needs a schema upgrade ({state.revision or 'empty'} to {head}); start the "
+            "daemon (watchdog run) once so it migrates the database."
+        )
+    copy = None if state.empty else backup(path, state.revision)
+    config = alembic_config()
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except DBAPIError as error:
+        raise database_error(path, error) from None
+    return copy

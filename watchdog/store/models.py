@@ -1,0 +1,231 @@
+"""The tables, as SQLModel classes. The migrations in ``migrations/versions`` create exactly these.
+
+Two kinds of time columns, on purpose:
+
+* Events (intervals, outages, blips, targets' last results, the heartbeat) use plain ``datetime``
+  fields: SQLModel stores them as UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` and returns aware UTC.
+* Probe samples and their roll-ups are the bulk of the file, so they store integer epoch
+  milliseconds (``watchdog.clock.to_ms``) in WITHOUT ROWID tables keyed by (time, target):
+  about 25 bytes a sample instead of about 60.
+
+Constraints guard the timeline's invariants in the database itself: an interval or outage never
+ends before it starts, and at most one interval and one outage are open (``ended_at IS NULL``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index, PrimaryKeyConstraint, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+LINK_STATES = ("up", "degraded", "down", "lan_down", "unknown")
+OUTAGE_KINDS = ("isp", "lan", "dns")
+PROBE_KINDS = ("gateway", "ping", "dns", "http")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=f"{column}_known")
+
+
+def _not_before_start() -> CheckConstraint:
+    return CheckConstraint(
+        "ended_at IS NULL OR ended_at >= started_at", name="ends_after_start"
+    )
+
+
+class Target(SQLModel, table=True):
+    """A probed thing (ping target, gateway, DNS resolver, HTTP URL) and its last result.
+
+    ``last_*`` are rewritten every cycle so ``watchdog status`` reads them in O(targets).
+    """
+
+    __tablename__ = "target"
+    __table_args__ = (
+        UniqueConstraint("kind", "name", name="uq_target_kind_name"),
+        _one_of("kind", PROBE_KINDS),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    name: str
+    address: str
+    last_at: datetime | None = None
+    last_ok: bool | None = None
+    last_rtt_ms: float | None = None
+    last_error: str | None = None
+
+
+class ProbeError(SQLModel, table=True):
+    """Error texts ("timeout", "HTTP 503"), stored once and referenced by samples."""
+
+    __tablename__ = "probe_error"
+    __table_args__ = (UniqueConstraint("text", name="uq_probe_error_text"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str
+
+
+class Sample(SQLModel, table=True):
+    """One probe result: ``at_ms`` epoch ms, ``rtt_us`` microseconds (NULL: no answer)."""
+
+    __tablename__ = "sample"
+    # Time first: roll-ups, retention and evidence all read time ranges.
+    __table_args__ = (
+        PrimaryKeyConstraint("at_ms", "target_id", name="pk_sample"),
+        {"sqlite_with_rowid": False},
+    )
+
+    at_ms: int = Field(primary_key=True)
+    target_id: int = Field(primary_key=True)
+    rtt_us: int | None = None
+    sent: int
+    received: int
+    ok: bool
+    error_id: int | None = None
+
+
+class _RollupColumns(SQLModel):
+    """Per (period, target): counts and RTT statistics; ``rtt_avg_us`` is sum / samples, exact."""
+
+    target_id: int = Field(primary_key=True)
+    samples: int
+    failures: int
+    sent: int
+    lost: int
+    rtt_min_us: int | None = None
+    rtt_max_us: int | None = None
+    rtt_sum_us: int | None = None
+    rtt_samples: int = 0
+
+    @property
+    def rtt_avg_us(self) -> float | None:
+        """Mean round trip in microseconds over the samples that had one; None if none had."""
+        if not self.rtt_samples or self.rtt_sum_us is None:
+            return None
+        return self.rtt_sum_us / self.rtt_samples
+
+
+class SampleMinute(_RollupColumns, table=True):
+    """Samples summed per minute and target; kept ``storage.minute_retention``."""
+
+    __tablename__ = "sample_minute"
+    __table_args__ = (
+        PrimaryKeyConstraint("minute_ms", "target_id", name="pk_sample_minute"),
+        {"sqlite_with_rowid": False},
+    )
+
+    minute_ms: int = Field(primary_key=True)
+
+
+class SampleHour(_RollupColumns, table=True):
+    """Samples summed per hour and target; kept forever."""
+
+    __tablename__ = "sample_hour"
+    __table_args__ = (
+        PrimaryKeyConstraint("hour_ms", "target_id", name="pk_sample_hour"),
+        {"sqlite_with_rowid": False},
+    )
+
+    hour_ms: int = Field(primary_key=True)
+
+
+class StateInterval(SQLModel, table=True):
+    """The link held ``state`` from ``started_at`` to ``ended_at`` (NULL: it still holds).
+
+    Intervals are contiguous and never overlap; exactly one is open while the daemon runs.
+    """
+
+    __tablename__ = "state_interval"
+    __table_args__ = (
+        _one_of("state", LINK_STATES),
+        _not_before_start(),
+        Index(
+            "uq_state_interval_one_open",
+            text("(ended_at IS NULL)"),
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str
+    cause: str
+    started_at: datetime = Field(index=True)
+    ended_at: datetime | None = Field(default=None, index=True)
+
+
+class Outage(SQLModel, table=True):
+    """A confirmed outage: ``kind`` isp, lan or dns; ``ended_at`` NULL while it goes on.
+
+    ``evidence`` is JSON text (the opening transition's summary). ``unobserved_seconds`` is time
+    inside the outage when the daemon was not running. ``end_observed`` is NULL while open, True
+    when a probe saw the end, False when it ended while the daemon was down (``ended_at`` is then
+    the last moment it was seen).
+    """
+
+    __tablename__ = "outage"
+    __table_args__ = (
+        _one_of("kind", OUTAGE_KINDS),
+        _not_before_start(),
+        Index(
+            "uq_outage_one_open",
+            text("(ended_at IS NULL)"),
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    started_at: datetime = Field(index=True)
+    ended_at: datetime | None = Field(default=None, index=True)
+    cause: str
+    evidence: str = "{}"
+    unobserved_seconds: float = 0.0
+    end_observed: bool | None = None
+
+
+class Blip(SQLModel, table=True):
+    """A failure shorter than the confirmation: recorded, not an outage."""
+
+    __tablename__ = "blip"
+    __table_args__ = (_one_of("state", LINK_STATES), _not_before_start())
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str
+    started_at: datetime = Field(index=True)
+    ended_at: datetime = Field(index=True)
+    cycles: int
+    cause: str
+
+
+class Daemon(SQLModel, table=True):
+    """The single heartbeat row (id 1): written at start, every cycle and at shutdown."""
+
+    __tablename__ = "daemon"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    started_at: datetime
+    last_cycle_at: datetime
+    pid: int
+    ping_interval_s: float
+    clean_shutdown: bool = False
+
+
+class Watermark(SQLModel, table=True):
+    """The single row (id 1) of maintenance progress, in epoch ms (NULL: not started).
+
+    Minutes before ``minute_until_ms`` and hours before ``hour_until_ms`` are rolled up; raw
+    samples before ``raw_purged_until_ms`` have been purged (evidence windows excepted).
+    """
+
+    __tablename__ = "watermark"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: int = Field(default=1, primary_key=True)
+    minute_until_ms: int | None = None
+    hour_until_ms: int | None = None
+    raw_purged_until_ms: int | None = None

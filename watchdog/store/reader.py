@@ -1,0 +1,378 @@
+"""Read-only queries for the CLI: standard library ``sqlite3`` only, so commands start fast.
+
+No SQLModel, SQLAlchemy or Alembic on this import path. The file is opened ``mode=ro``: nothing
+is ever created, migrated or written. Every status query is bounded by an index, so its cost
+follows the window it reads, not the length of the history.
+
+Errors: a missing file, a file that is not SQLite, a permission problem or a database without
+the watchdog's tables raise ``watchdog.errors.DatabaseError`` with one sentence and the fix.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from watchdog.errors import DatabaseError
+from watchdog.store.files import check_readable, not_a_database, permission_denied
+from watchdog.store.timetext import from_text, to_text
+
+if TYPE_CHECKING:
+    from watchdog.link.states import LinkState, OutageKind
+
+REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "daemon"})
+AVAILABLE_STATES = frozenset({"up", "degraded"})
+UNAVAILABLE_STATES = frozenset({"down", "lan_down"})
+UPTIME_WINDOWS: tuple[tuple[str, timedelta], ...] = (
+    ("24h", timedelta(hours=24)),
+    ("7d", timedelta(days=7)),
+    ("30d", timedelta(days=30)),
+)
+# The daemon counts as running while its last cycle is at most two ping intervals old, plus
+# this much for a cycle that waits on DNS/HTTP timeouts before it is recorded.
+HEARTBEAT_GRACE = timedelta(seconds=10)
+CAUSE_NOT_STARTED = "the watchdog has not run on this database yet"
+CAUSE_STOPPED = "the watchdog is not running (it was stopped)"
+CAUSE_SILENT = "the watchdog is not running (no heartbeat since its last cycle)"
+
+# The status queries, by name, so a test can check each plan is an index search.
+STATUS_QUERIES = {
+    "open_interval": "SELECT state, cause, started_at FROM state_interval "
+                     "WHERE ended_at IS NULL",
+    "last_interval": "SELECT state, cause, ended_at FROM state_interval "
+                     "WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT 1",
+    "window_intervals": "SELECT state, started_at, ended_at FROM state_interval "
+                        "WHERE ended_at > ?",
+    "open_outage": "SELECT id, kind, started_at, cause FROM outage WHERE ended_at IS NULL",
+    "heartbeat": "SELECT last_cycle_at, ping_interval_s, started_at, pid, clean_shutdown "
+                 "FROM daemon WHERE id = 1",
+    "targets": "SELECT kind, name, address, last_at, last_ok, last_rtt_ms, last_error "
+               "FROM target ORDER BY kind, name",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOutage:
+    """The outage going on now."""
+
+    id: int
+    kind: OutageKind
+    started_at: datetime
+    cause: str
+
+
+@dataclass(frozen=True, slots=True)
+class UptimeWindow:
+    """Availability over the ``span`` before now, computed over observed time.
+
+    ``up`` and ``degraded`` count as available, ``down`` and ``lan_down`` as not; time with no
+    observation (``unknown``, the daemon not running, before the first record) is left out of
+    ``uptime_percent`` and reported as ``unknown_seconds``. The three add up to the span.
+    ``uptime_percent`` is None when nothing in the window was observed.
+    """
+
+    label: str
+    span: timedelta
+    uptime_percent: float | None
+    available_seconds: float
+    unavailable_seconds: float
+    unknown_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class TargetStatus:
+    """A probed target and its last result (``last_at`` None: never probed)."""
+
+    kind: str
+    name: str
+    address: str
+    last_at: datetime | None
+    last_ok: bool | None
+    last_rtt_ms: float | None
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    """The daemon's row: its last cycle, its ping interval, and whether it counts as running."""
+
+    last_cycle_at: datetime
+    ping_interval: timedelta
+    started_at: datetime
+    pid: int
+    clean_shutdown: bool
+    running: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusData:
+    """What ``watchdog status`` shows.
+
+    ``state``/``since``/``cause`` hold now: the open interval while the daemon runs, else
+    ``unknown`` since its last heartbeat (``since`` None when it never ran). ``open_outage`` is
+    the outage still going on (it stays open while the daemon is stopped).
+    """
+
+    path: Path
+    now: datetime
+    state: LinkState
+    since: datetime | None
+    cause: str
+    open_outage: OpenOutage | None
+    windows: tuple[UptimeWindow, ...]
+    targets: tuple[TargetStatus, ...]
+    heartbeat: Heartbeat | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutageRow:
+    """One outage. ``duration_s`` is None while it is open (unless a ``now`` was given);
+    ``end_observed`` is None while open, False when it ended while the daemon was down."""
+
+    id: int
+    kind: OutageKind
+    started_at: datetime
+    ended_at: datetime | None
+    duration_s: float | None
+    cause: str
+    unobserved_seconds: float
+    end_observed: bool | None
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class BlipRow:
+    """A failure shorter than the confirmation."""
+
+    id: int
+    state: LinkState
+    started_at: datetime
+    ended_at: datetime
+    duration_s: float
+    cycles: int
+    cause: str
+
+
+def _uri(path: Path, *, immutable: bool) -> str:
+    quoted = str(path.absolute()).replace("%", "%25").replace("?", "%3f").replace("#", "%23")
+    return f"file:{quoted}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
+def _open_checked(path: Path, *, immutable: bool) -> sqlite3.Connection:
+    connection = sqlite3.connect(_uri(path, immutable=immutable), uri=True, timeout=5.0)
+    try:
+        tables = {
+            row[0]
+            for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+    except BaseException:
+        connection.close()
+        raise
+    if not tables >= REQUIRED_TABLES:
+        connection.close()
+        raise DatabaseError(
+            f"{path} has no watchdog data (the tables are missing); start the daemon (watchdog "
+            "run) to create them, or pass --database with the right path."
+        )
+    return connection
+
+
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection on the watchdog database at ``path``, closed on exit.
+
+    While the daemon runs (WAL with ``-wal``/``-shm`` present) this is a plain ``mode=ro`` open.
+    When those files are absent and cannot be created (a read-only directory after a clean
+    shutdown of a WAL database), it falls back to ``immutable=1``, which is safe then because
+    no writer is running. Raises ``DatabaseError`` (see the module doc).
+    """
+    path = Path(path)
+    check_readable(path)
+    try:
+        try:
+            connection = _open_checked(path, immutable=False)
+        except sqlite3.OperationalError as error:
+            wal = path.with_name(path.name + "-wal")
+            if not _needs_immutable(error) or (wal.exists() and wal.stat().st_size > 0):
+                raise
+            connection = _open_checked(path, immutable=True)
+    except sqlite3.DatabaseError as error:
+        raise _reader_error(path, error) from None
+    try:
+        yield connection
+    except sqlite3.DatabaseError as error:
+        raise _reader_error(path, error) from None
+    finally:
+        connection.close()
+
+
+def _needs_immutable(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "readonly" in text or "read-only" in text or "unable to open" in text
+
+
+def _reader_error(path: Path, error: sqlite3.DatabaseError) -> DatabaseError:
+    text = str(error).lower()
+    if "not a database" in text or "malformed" in text:
+        return not_a_database(path)
+    if "readonly" in text or "unable to open" in text or "permission" in text:
+        return permission_denied(path)
+    return DatabaseError(f"Cannot read {path} ({error}); check the file and the disk.")
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else from_text(text)
+
+
+def read_status(path: Path, now: datetime) -> StatusData:
+    """Current state, open outage, uptime over 24 h / 7 d / 30 d, targets and heartbeat at ``now``.
+
+    Raises ``DatabaseError`` (see the module doc).
+    """
+    path = Path(path)
+    with connect(path) as connection:
+        heartbeat = _heartbeat(connection, now)
+        open_row = connection.execute(STATUS_QUERIES["open_interval"]).fetchone()
+        outage_row = connection.execute(STATUS_QUERIES["open_outage"]).fetchone()
+        targets = tuple(
+            TargetStatus(kind, name, address, _time(last_at),
+                         None if last_ok is None else bool(last_ok), last_rtt_ms, last_error)
+            for kind, name, address, last_at, last_ok, last_rtt_ms, last_error
+            in connection.execute(STATUS_QUERIES["targets"])
+        )
+        longest = max(span for _, span in UPTIME_WINDOWS)
+        rows = connection.execute(
+            STATUS_QUERIES["window_intervals"], (to_text(now - longest),)
+        ).fetchall()
+    # The open interval holds until now while the daemon runs, else until its last heartbeat.
+    observed_until = now
+    if heartbeat is None or not heartbeat.running:
+        observed_until = heartbeat.last_cycle_at if heartbeat is not None else now
+    spans = [(state, from_text(start), from_text(end)) for state, start, end in rows]
+    if open_row is not None:
+        start = from_text(open_row[2])
+        spans.append((open_row[0], start, max(start, min(observed_until, now))))
+    windows = tuple(_uptime(label, span, spans, now) for label, span in UPTIME_WINDOWS)
+    if heartbeat is not None and heartbeat.running and open_row is not None:
+        state, cause, since = open_row[0], open_row[1], _time(open_row[2])
+    elif heartbeat is None:
+        state, cause, since = "unknown", CAUSE_NOT_STARTED, None
+    else:
+        state, since = "unknown", heartbeat.last_cycle_at
+        cause = CAUSE_STOPPED if heartbeat.clean_shutdown else CAUSE_SILENT
+    open_outage = None
+    if outage_row is not None:
+        open_outage = OpenOutage(outage_row[0], outage_row[1], from_text(outage_row[2]),
+                                 outage_row[3])
+    return StatusData(
+        path=path, now=now, state=cast("LinkState", state), since=since, cause=cause,
+        open_outage=open_outage, windows=windows, targets=targets, heartbeat=heartbeat,
+    )
+
+
+def _heartbeat(connection: sqlite3.Connection, now: datetime) -> Heartbeat | None:
+    row = connection.execute(STATUS_QUERIES["heartbeat"]).fetchone()
+    if row is None:
+        return None
+    last_cycle_at = from_text(row[0])
+    interval = timedelta(seconds=row[1])
+    running = not row[4] and now - last_cycle_at <= 2 * interval + HEARTBEAT_GRACE
+    return Heartbeat(last_cycle_at, interval, from_text(row[2]), row[3], bool(row[4]), running)
+
+
+def _uptime(
+    label: str,
+    span: timedelta,
+    spans: list[tuple[str, datetime, datetime]],
+    now: datetime,
+) -> UptimeWindow:
+    start = now - span
+    available = unavailable = 0.0
+    for state, began, ended in spans:
+        seconds = (min(ended, now) - max(began, start)).total_seconds()
+        if seconds <= 0:
+            continue
+        if state in AVAILABLE_STATES:
+            available += seconds
+        elif state in UNAVAILABLE_STATES:
+            unavailable += seconds
+    observed = available + unavailable
+    return UptimeWindow(
+        label=label,
+        span=span,
+        uptime_percent=100.0 * available / observed if observed > 0 else None,
+        available_seconds=available,
+        unavailable_seconds=unavailable,
+        unknown_seconds=max(0.0, span.total_seconds() - observed),
+    )
+
+
+def read_outages(
+    path: Path, since: datetime | None, *, now: datetime | None = None
+) -> list[OutageRow]:
+    """Outages that were going on at or after ``since`` (all when None), oldest first.
+
+    With ``now``, an open outage's ``duration_s`` runs until then. Raises ``DatabaseError``.
+    """
+    query = (
+        "SELECT id, kind, started_at, ended_at, cause, unobserved_seconds, end_observed, "
+        "evidence FROM outage"
+    )
+    parameters: tuple[str, ...] = ()
+    if since is not None:
+        query += " WHERE ended_at IS NULL OR ended_at >= ?"
+        parameters = (to_text(since),)
+    with connect(Path(path)) as connection:
+        rows = connection.execute(query + " ORDER BY started_at, id", parameters).fetchall()
+    outages = []
+    for row in rows:
+        started, ended = from_text(row[2]), _time(row[3])
+        until = ended if ended is not None else now
+        outages.append(OutageRow(
+            id=row[0],
+            kind=row[1],
+            started_at=started,
+            ended_at=ended,
+            duration_s=None if until is None else max(0.0, (until - started).total_seconds()),
+            cause=row[4],
+            unobserved_seconds=row[5],
+            end_observed=None if row[6] is None else bool(row[6]),
+            evidence=_evidence(row[7]),
+        ))
+    return outages
+
+
+def _evidence(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"text": text}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def read_blips(path: Path, since: datetime | None) -> list[BlipRow]:
+    """Blips that ended at or after ``since`` (all when None), oldest first.
+
+    Raises ``DatabaseError``.
+    """
+    query = "SELECT id, state, started_at, ended_at, cycles, cause FROM blip"
+    parameters: tuple[str, ...] = ()
+    if since is not None:
+        query += " WHERE ended_at >= ?"
+        parameters = (to_text(since),)
+    with connect(Path(path)) as connection:
+        rows = connection.execute(query + " ORDER BY started_at, id", parameters).fetchall()
+    blips = []
+    for row in rows:
+        started, ended = from_text(row[2]), from_text(row[3])
+        blips.append(BlipRow(
+            id=row[0], state=row[1], started_at=started, ended_at=ended,
+            duration_s=(ended - started).total_seconds(), cycles=row[4], cause=row[5],
+        ))
+    return blips

@@ -1,0 +1,220 @@
+"""State intervals, outages and blips: how transitions, restarts and shutdowns change them.
+
+Invariants kept here (and guarded by constraints in the schema): intervals are contiguous and
+never overlap, at most one is open (exactly one while the daemon runs), none ends before it
+starts; at most one outage is open.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlmodel import Session, col, select
+
+from watchdog.link.states import Blip, LinkState, OutageKind, Transition, outage_kind_of
+from watchdog.store import heartbeat
+from watchdog.store.models import Blip as BlipRow
+from watchdog.store.models import Outage, StateInterval
+
+# A restart within this many ping intervals of the last heartbeat continues the open interval.
+CONTINUE_WITHIN_INTERVALS = 2
+
+CAUSE_FIRST_START = "the watchdog started; no observation yet"
+CAUSE_AFTER_SHUTDOWN = "the watchdog was not running (it was stopped)"
+CAUSE_AFTER_CRASH = "the watchdog was not running (it stopped without a clean shutdown)"
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeInfo:
+    """Where the link tracker starts after ``Store.resume``.
+
+    ``state``/``since``/``cause`` describe the open interval. ``continues`` is True when the
+    interval open before the restart is still open (a quick restart after a crash, or an
+    ``unknown`` gap that was never resolved); False when a new one was opened. ``open_outage``
+    is the kind of the outage still open (it goes on, or ends, with the first confirmed
+    transition), None when there is none.
+    """
+
+    state: LinkState
+    since: datetime
+    cause: str
+    continues: bool
+    outage_kind: OutageKind | None
+
+
+def open_interval(session: Session) -> StateInterval | None:
+    """The interval that holds now (``ended_at`` NULL), if any."""
+    return session.exec(
+        select(StateInterval).where(col(StateInterval.ended_at).is_(None))
+    ).first()
+
+
+def open_outage(session: Session) -> Outage | None:
+    """The outage still going on, if any."""
+    return session.exec(select(Outage).where(col(Outage.ended_at).is_(None))).first()
+
+
+def _last_closed_interval(session: Session) -> StateInterval | None:
+    return session.exec(
+        select(StateInterval)
+        .where(col(StateInterval.ended_at).is_not(None))
+        .order_by(col(StateInterval.ended_at).desc())
+        .limit(1)
+    ).first()
+
+
+def _open(session: Session, state: LinkState, cause: str, at: datetime) -> StateInterval:
+    interval = StateInterval(state=state, cause=cause, started_at=at)
+    session.add(interval)
+    session.flush()
+    return interval
+
+
+def _close(session: Session, interval: StateInterval, at: datetime) -> None:
+    interval.ended_at = at
+    session.add(interval)
+    # Flushed before the next interval is inserted: at most one open row (unique index).
+    session.flush()
+
+
+def resume(session: Session, now: datetime, ping_interval: timedelta, pid: int) -> ResumeInfo:
+    """Start (or restart) the daemon's timeline at ``now``.
+
+    After a clean shutdown, or when the last heartbeat is older than two ping intervals, the
+    time since that heartbeat becomes an ``unknown`` interval (the open interval is closed at
+    the heartbeat). After a quicker restart the open interval continues. An open outage stays
+    open either way: the first confirmed transition decides whether it continued.
+    """
+    daemon = heartbeat.previous(session)
+    current = open_interval(session)
+    quick_restart = (
+        daemon is not None
+        and current is not None
+        and not daemon.clean_shutdown
+        and now - daemon.last_cycle_at <= CONTINUE_WITHIN_INTERVALS * ping_interval
+    )
+    continues = True
+    if current is None or (not quick_restart and current.state != "unknown"):
+        continues = False
+        if daemon is None:
+            cause, last_seen = CAUSE_FIRST_START, now
+        elif daemon.clean_shutdown:
+            cause, last_seen = CAUSE_AFTER_SHUTDOWN, daemon.last_cycle_at
+        else:
+            cause, last_seen = CAUSE_AFTER_CRASH, daemon.last_cycle_at
+        if current is not None:
+            at = max(last_seen, current.started_at)
+            _close(session, current, at)
+        else:
+            # Contiguity beats the heartbeat: start exactly where the last interval ended.
+            previous = _last_closed_interval(session)
+            at = previous.ended_at if previous is not None and previous.ended_at else last_seen
+        current = _open(session, "unknown", cause, at)
+    heartbeat.start(session, now, ping_interval, pid)
+    outage = open_outage(session)
+    return ResumeInfo(
+        state=cast(LinkState, current.state),
+        since=current.started_at,
+        cause=current.cause,
+        continues=continues,
+        outage_kind=cast(OutageKind, outage.kind) if outage is not None else None,
+    )
+
+
+def apply_transition(session: Session, transition: Transition) -> None:
+    """The link entered ``transition.state`` at ``transition.at``: move the timeline there.
+
+    The open interval is closed at that time and the new one opened at it; a time earlier than
+    the open interval's start is clamped to the start (clocks step), and a transition at the
+    very start replaces the open interval's state instead of leaving a zero-length one.
+    Outages follow (see ``_follow_outage``). Raises ``RuntimeError`` when no interval is open
+    (``resume`` was not called).
+    """
+    current = open_interval(session)
+    if current is None:
+        raise RuntimeError("no open state interval: call Store.resume() before recording")
+    at = max(transition.at, current.started_at)
+    previous_state, previous_start = current.state, current.started_at
+    if at == current.started_at:
+        current.state = transition.state
+        current.cause = transition.cause
+        session.add(current)
+        session.flush()
+    else:
+        _close(session, current, at)
+        _open(session, transition.state, transition.cause, at)
+    _follow_outage(session, transition, at, previous_state, previous_start)
+
+
+def _follow_outage(
+    session: Session,
+    transition: Transition,
+    at: datetime,
+    previous_state: str,
+    previous_start: datetime,
+) -> None:
+    """Open, continue or close the outage for a transition applied at ``at``.
+
+    When the previous state was ``unknown`` (the daemon was away) and an outage is open, the
+    outage either continued (same kind: the unknown gap is added to ``unobserved_seconds``) or
+    ended unseen (closed at the start of the gap, the last moment it was seen, with
+    ``end_observed`` False).
+    """
+    new_kind = outage_kind_of(transition.state, transition.outage_kind)
+    outage = open_outage(session)
+    if outage is not None:
+        if previous_state == "unknown":
+            if new_kind == outage.kind:
+                outage.unobserved_seconds += (at - previous_start).total_seconds()
+                session.add(outage)
+                return
+            _close_outage(session, outage, previous_start, observed=False)
+        elif new_kind == outage.kind:
+            return
+        else:
+            _close_outage(session, outage, at, observed=True)
+    if new_kind is not None:
+        session.add(
+            Outage(
+                kind=new_kind,
+                started_at=at,
+                cause=transition.cause,
+                evidence=json.dumps(transition.evidence, sort_keys=True, default=str),
+            )
+        )
+        session.flush()
+
+
+def _close_outage(session: Session, outage: Outage, at: datetime, *, observed: bool) -> None:
+    outage.ended_at = max(at, outage.started_at)
+    outage.end_observed = observed
+    session.add(outage)
+    session.flush()
+
+
+def record_blips(session: Session, blips: Sequence[Blip]) -> None:
+    """Store short failures that were not confirmed as outages."""
+    for blip in blips:
+        session.add(
+            BlipRow(
+                state=blip.state,
+                started_at=blip.started_at,
+                ended_at=max(blip.ended_at, blip.started_at),
+                cycles=blip.cycles,
+                cause=blip.cause,
+            )
+        )
+
+
+def shut_down(session: Session, now: datetime) -> None:
+    """Close the open interval at ``now`` and mark a clean shutdown; an open outage stays open."""
+    current = open_interval(session)
+    end = now
+    if current is not None:
+        end = max(now, current.started_at)
+        _close(session, current, end)
+    heartbeat.stop(session, end)

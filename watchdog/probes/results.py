@@ -13,9 +13,9 @@ ProbeKind = Literal["gateway", "ping", "dns", "http"]
 class ProbeResult:
     """One probe of one target in one cycle.
 
-    ``at`` is when the probe was sent (aware UTC). ``rtt_ms`` is the best round trip (None when
-    nothing answered). For pings, ``sent`` echo requests went out and ``received`` came back; other
-    probes count as one request. ``error`` is a short reason for people ("timeout",
+    ``at`` is when the probe was sent (aware UTC). ``rtt_ms`` is the best round trip (None
+    when nothing answered). For pings, ``sent`` echo requests were attempted and ``received``
+    came back; other probes count as one request. ``error`` is a short reason for people ("timeout",
     "HTTP 503", "SERVFAIL", "connection refused"), None on success.
     """
 
@@ -34,15 +34,17 @@ class ProbeResult:
 class CycleResult:
     """Everything one probe cycle measured.
 
-    ``results`` holds every probe, the gateway's included (kind "gateway"). ``kinds`` names the probe kinds this cycle ran (a cycle always pings; DNS and HTTP only
-    when due), so a check that did not run is not mistaken for one that failed.
+    ``results`` holds every probe, the gateway's included (kind "gateway"). ``kinds`` names
+    the probe kinds this cycle ran (a cycle always pings; DNS and HTTP only when due), so a
+    check that did not run is not mistaken for one that failed.
     """
 
     started_at: datetime
     finished_at: datetime
     kinds: frozenset[ProbeKind]
     results: tuple[ProbeResult, ...]
-    # Why there is no gateway result, for the cause text: "no default route", "disabled".
+    # Why there is no gateway result, for the cause text: "no default route",
+    # "gateway probing disabled".
     gateway_note: str | None = None
 
     @property

@@ -1,0 +1,91 @@
+"""query() against the real test DNS server on loopback, in every mode."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.support.dns_server import DnsServer
+from watchdog.config.schema import DnsCheck
+from watchdog.probes.dns import query
+from watchdog.probes.results import ProbeResult
+
+TIMEOUT = 0.3
+
+
+def ask(server: DnsServer, record: str = "A", name: str = "example.com") -> ProbeResult:
+    check = DnsCheck(name="resolver", server=server.host, port=server.port, query=name,
+                     record=record)  # type: ignore[arg-type]
+    return asyncio.run(query(check, timeout=TIMEOUT))
+
+
+@pytest.mark.parametrize("record", ["A", "AAAA", "MX", "NS", "TXT", "SOA"])
+def test_it_reports_an_answer_of_the_asked_type(dns_server: DnsServer, record: str) -> None:
+    result = ask(dns_server, record)
+
+    assert result.ok and result.error is None
+    assert (result.kind, result.target, result.address) == ("dns", "resolver", "127.0.0.53")
+    assert result.rtt_ms is not None and 0 <= result.rtt_ms < 100
+    assert (result.sent, result.received) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [("nxdomain", "NXDOMAIN"), ("servfail", "SERVFAIL"), ("refused", "REFUSED"),
+     ("empty", "no answer"), ("garbage", "malformed reply")],
+)
+def test_it_reports_what_is_wrong_with_the_reply(dns_server: DnsServer, mode: str,
+                                                 error: str) -> None:
+    dns_server.mode = mode
+
+    result = ask(dns_server)
+
+    assert not result.ok and result.error == error
+
+
+def test_it_counts_an_error_answer_as_received(dns_server: DnsServer) -> None:
+    dns_server.mode = "servfail"
+
+    result = ask(dns_server)
+
+    assert result.received == 1 and result.rtt_ms is not None
+
+
+def test_it_reports_a_timeout_when_the_server_stays_silent(dns_server: DnsServer) -> None:
+    dns_server.mode = "silent"
+    started = time.monotonic()
+
+    result = ask(dns_server)
+
+    elapsed = time.monotonic() - started
+    assert not result.ok and result.error == "timeout"
+    assert (result.received, result.rtt_ms) == (0, None)
+    assert TIMEOUT - 0.05 < elapsed < TIMEOUT + 0.2
+    assert dns_server.queries == 1
+
+
+def test_it_follows_the_server_when_its_mode_changes(dns_server: DnsServer) -> None:
+    first = ask(dns_server)
+    dns_server.mode = "nxdomain"
+    second = ask(dns_server)
+    dns_server.mode = "answer"
+    third = ask(dns_server)
+
+    assert [first.ok, second.error, third.ok] == [True, "NXDOMAIN", True]
+
+
+def test_it_asks_resolvers_over_ipv6() -> None:
+    with DnsServer(host="::1") as server:
+        result = ask(server, "AAAA")
+
+    assert result.ok and result.address == "::1"
+
+
+def test_it_reports_a_query_it_cannot_build_without_sending_it(dns_server: DnsServer) -> None:
+    result = ask(dns_server, name="a" * 64 + ".example")
+
+    assert not result.ok and result.error is not None
+    assert result.error.startswith("invalid query")
+    assert dns_server.queries == 0

@@ -1,0 +1,216 @@
+"""A small real DNS server over UDP for tests: answers, errors, silence or garbage on demand.
+
+In-process::
+
+    with DnsServer(host="127.0.0.53", port=0, mode="answer") as server:
+        ...  # query server.host:server.port; set server.mode = "servfail" at any time
+
+As a script (foreground, stops on SIGTERM or Ctrl-C; prints "listening on ADDRESS:PORT" once
+ready, so a caller can wait for that line)::
+
+    python tests/support/dns_server.py --listen 10.0.0.53:53 --mode answer
+    python tests/support/dns_server.py --listen 127.0.0.53:0 --mode-file /tmp/mode
+
+With ``--mode-file`` the mode is read from that file before every answer (when it exists), so an
+end-to-end test can break and repair DNS while the server runs in another namespace.
+
+Needs only the standard library and dnspython: it runs where the test package is not importable.
+
+Modes:
+- ``answer``: NOERROR with a record of the asked type for any name (A 192.0.2.10,
+  AAAA 2001:db8::10, MX, NS, TXT, SOA); other types get NOERROR with no records.
+- ``empty``: NOERROR with no records (NODATA).
+- ``nxdomain`` / ``servfail`` / ``refused``: that response code.
+- ``silent``: reads queries and never answers.
+- ``garbage``: answers with bytes that are not a DNS message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ipaddress
+import selectors
+import signal
+import socket
+import sys
+import threading
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Final
+
+import dns.exception
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdataclass
+import dns.rdatatype
+import dns.rrset
+
+MODES: Final = ("answer", "empty", "nxdomain", "servfail", "refused", "silent", "garbage")
+ANSWER_A: Final = "192.0.2.10"
+ANSWER_AAAA: Final = "2001:db8::10"
+TTL: Final = 60
+# How often the serving loop looks at its stop flag while no query arrives.
+POLL_SECONDS: Final = 0.05
+# Starts like a DNS header (so it reaches the parser) but claims sections that are not there.
+GARBAGE: Final = b"\xff\xff\x81\x80\x00\x07\x00\x09\x00\x00\x00\x00not a dns message"
+
+
+class DnsServer:
+    """A UDP DNS server on ``host``:``port`` (port 0: any free port, see ``.port``).
+
+    ``mode`` may be changed at any time; ``queries`` counts the queries received.
+    Start with ``start()`` or ``with``; ``serve_forever()`` runs it in the calling thread.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.53",
+        port: int = 0,
+        mode: str = "answer",
+        mode_file: str | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        self.mode = mode
+        self.mode_file = Path(mode_file) if mode_file else None
+        self.queries = 0
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_DGRAM)
+        self._socket.bind((host, port))
+        self.host: str = self._socket.getsockname()[0]
+        self.port: int = self._socket.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> DnsServer:
+        """Serve in a background thread; returns self."""
+        self._thread = threading.Thread(
+            target=self.serve_forever, name=f"dns-server-{self.port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._socket.close()
+
+    def __enter__(self) -> DnsServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def serve_forever(self) -> None:
+        """Answer queries until ``stop()`` (or a signal handler raising) ends the loop."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._socket, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                if not selector.select(POLL_SECONDS):
+                    continue
+                try:
+                    wire, client = self._socket.recvfrom(65535)
+                except OSError:
+                    continue
+                self.queries += 1
+                reply = self.reply_to(wire)
+                if reply is not None:
+                    with contextlib.suppress(OSError):
+                        self._socket.sendto(reply, client)
+
+    def current_mode(self) -> str:
+        """The mode in force: the mode file's content when there is one, else ``mode``."""
+        if self.mode_file is not None:
+            with contextlib.suppress(OSError):
+                text = self.mode_file.read_text(encoding="ascii").strip()
+                if text in MODES:
+                    return text
+        return self.mode
+
+    def reply_to(self, wire: bytes) -> bytes | None:
+        """The bytes to send back for the query ``wire``, or None to stay silent."""
+        mode = self.current_mode()
+        if mode == "silent":
+            return None
+        if mode == "garbage":
+            return GARBAGE
+        try:
+            query = dns.message.from_wire(wire)
+        except dns.exception.DNSException:
+            return None  # not a query we can parse: a real server would drop it too
+        response = dns.message.make_response(query, recursion_available=True)
+        if mode == "nxdomain":
+            response.set_rcode(dns.rcode.NXDOMAIN)
+        elif mode == "servfail":
+            response.set_rcode(dns.rcode.SERVFAIL)
+        elif mode == "refused":
+            response.set_rcode(dns.rcode.REFUSED)
+        elif mode == "answer" and query.question:
+            question = query.question[0]
+            record = _record_for(question.name.to_text(), question.rdtype)
+            if record is not None:
+                response.answer.append(
+                    dns.rrset.from_text(
+                        question.name, TTL, dns.rdataclass.IN, question.rdtype, record
+                    )
+                )
+        return response.to_wire()
+
+
+def _record_for(name: str, rdtype: int) -> str | None:
+    """The text of one record of type ``rdtype`` for ``name``; None for types we do not serve."""
+    records = {
+        dns.rdatatype.A: ANSWER_A,
+        dns.rdatatype.AAAA: ANSWER_AAAA,
+        dns.rdatatype.MX: f"10 mail.{name}",
+        dns.rdatatype.NS: f"ns1.{name}",
+        dns.rdatatype.TXT: '"connectivity-watchdog test server"',
+        dns.rdatatype.SOA: f"ns1.{name} hostmaster.{name} 1 3600 600 86400 60",
+    }
+    return records.get(dns.rdatatype.RdataType(rdtype))
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``ADDRESS:PORT`` or ``[IPV6]:PORT`` to (address, port)."""
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not ADDRESS:PORT (e.g. 127.0.0.53:5353)")
+    return host, int(port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="A DNS server for tests (UDP).")
+    parser.add_argument("--listen", type=parse_listen, required=True, help="ADDRESS:PORT")
+    parser.add_argument("--mode", choices=MODES, default="answer")
+    parser.add_argument("--mode-file", help="read the mode from this file before every answer")
+    arguments = parser.parse_args(argv)
+
+    def stop(signal_number: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    host, port = arguments.listen
+    server = DnsServer(host, port, arguments.mode, arguments.mode_file)
+    address = f"[{server.host}]" if ":" in server.host else server.host
+    print(f"listening on {address}:{server.port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

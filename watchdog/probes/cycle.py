@@ -1,0 +1,208 @@
+"""One probe cycle: every ping, the gateway, and the due DNS and HTTP checks, all at once.
+
+Everything runs concurrently in one event loop, so a cycle lasts about its longest timeout
+whatever the number of targets. HTTP checks (requests is blocking) run in threads of a pool
+owned by the cycle; each is awaited with a deadline, so a stuck thread can never stall a cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import resource
+from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from watchdog.clock import utcnow
+from watchdog.config.schema import Config, DnsCheck, HttpCheck, PingTarget
+from watchdog.probes.dns import query
+from watchdog.probes.http import fetch
+from watchdog.probes.ping import ping
+from watchdog.probes.results import CycleResult, ProbeKind, ProbeResult
+
+# At most this many pings (one ICMP socket each) are in flight at once. 500 targets plus the
+# gateway fit in one wave, so even a cycle where nothing answers lasts one ping timeout.
+PING_CONCURRENCY = 512
+# Never fewer than this, however low the open-files limit.
+MIN_PING_CONCURRENCY = 16
+# File descriptors left for everything else (database, logs, DNS and HTTP sockets) when the
+# open-files limit is what bounds the pings; systemd's default soft limit is 1024.
+FD_RESERVE = 128
+# How long after its own timeout an HTTP check's thread is given up on.
+HTTP_GRACE = 0.5
+# HTTP checks beyond this many wait for a free thread (and may then time out in the wait).
+HTTP_MAX_THREADS = 64
+
+GATEWAY_NAME = "gateway"
+NOTE_NO_ROUTE = "no default route"
+NOTE_DISABLED = "gateway probing disabled"
+
+
+@dataclass(frozen=True)
+class CyclePlan:
+    """What to probe in one cycle, and with which timeouts (seconds) and ping mode.
+
+    ``gateway`` is the gateway's address, or None with ``gateway_note`` saying why.
+    Empty ``dns`` or ``http`` means those checks are not due this cycle.
+    """
+
+    pings: tuple[PingTarget, ...]
+    gateway: str | None
+    gateway_note: str | None
+    dns: tuple[DnsCheck, ...]
+    http: tuple[HttpCheck, ...]
+    ping_timeout: float
+    pings_per_target: int
+    dns_timeout: float
+    http_timeout: float
+    privileged: bool
+
+
+def plan_for(
+    config: Config,
+    *,
+    dns: bool,
+    http: bool,
+    privileged: bool,
+    gateway_address: str | None,
+) -> CyclePlan:
+    """Build the plan of one cycle from the config.
+
+    ``dns`` / ``http``: whether those checks are due. ``privileged``: from
+    ``detect_ping_mode``. ``gateway_address``: the auto-detected gateway (``default_gateway``),
+    used when the config names none.
+    """
+    if not config.gateway.enabled:
+        gateway, note = None, NOTE_DISABLED
+    elif config.gateway.address or gateway_address:
+        gateway, note = config.gateway.address or gateway_address, None
+    else:
+        gateway, note = None, NOTE_NO_ROUTE
+    schedule = config.schedule
+    return CyclePlan(
+        pings=tuple(config.ping),
+        gateway=gateway,
+        gateway_note=note,
+        dns=tuple(config.dns) if dns else (),
+        http=tuple(config.http) if http else (),
+        ping_timeout=schedule.ping_timeout.total_seconds(),
+        pings_per_target=schedule.pings_per_target,
+        dns_timeout=schedule.dns_timeout.total_seconds(),
+        http_timeout=schedule.http_timeout.total_seconds(),
+        privileged=privileged,
+    )
+
+
+def run_cycle(plan: CyclePlan) -> CycleResult:
+    """Run every probe of ``plan`` concurrently and return what they measured.
+
+    Results come in a fixed order: the gateway (kind "gateway", target "gateway"), the pings,
+    the DNS checks, the HTTP checks. Lasts about the longest timeout in the plan (plus
+    ``HTTP_GRACE`` at worst). Never raises for a probe's failure. Runs its own event loop, so
+    call it from a thread without one (the scheduler's worker thread, the CLI).
+    """
+    started_at = utcnow()
+    results = asyncio.run(_probe_all(plan, started_at))
+    kinds: set[ProbeKind] = {"ping"}
+    if plan.gateway:
+        kinds.add("gateway")
+    if plan.dns:
+        kinds.add("dns")
+    if plan.http:
+        kinds.add("http")
+    return CycleResult(
+        started_at=started_at,
+        finished_at=utcnow(),
+        kinds=frozenset(kinds),
+        results=tuple(results),
+        gateway_note=None if plan.gateway else plan.gateway_note,
+    )
+
+
+def ping_concurrency_limit() -> int:
+    """How many pings may be in flight at once, within the process's open-files limit."""
+    try:
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return PING_CONCURRENCY
+    if soft == resource.RLIM_INFINITY:
+        return PING_CONCURRENCY
+    return max(MIN_PING_CONCURRENCY, min(PING_CONCURRENCY, soft - FD_RESERVE))
+
+
+async def _probe_all(plan: CyclePlan, started_at: datetime) -> list[ProbeResult]:
+    # Created inside the loop: an asyncio semaphore belongs to the loop that first uses it.
+    sockets = asyncio.Semaphore(ping_concurrency_limit())
+
+    async def limited_ping(kind: ProbeKind, name: str, address: str) -> ProbeResult:
+        async with sockets:
+            return await ping(
+                kind,
+                name,
+                address,
+                count=plan.pings_per_target,
+                timeout=plan.ping_timeout,
+                privileged=plan.privileged,
+            )
+
+    probes: list[tuple[ProbeKind, str, str]] = []
+    jobs: list[Awaitable[ProbeResult]] = []
+    if plan.gateway:
+        probes.append(("gateway", GATEWAY_NAME, plan.gateway))
+        jobs.append(limited_ping("gateway", GATEWAY_NAME, plan.gateway))
+    for target in plan.pings:
+        probes.append(("ping", target.name, target.address))
+        jobs.append(limited_ping("ping", target.name, target.address))
+    for dns_check in plan.dns:
+        probes.append(("dns", dns_check.name, dns_check.server))
+        jobs.append(query(dns_check, timeout=plan.dns_timeout))
+
+    # The cycle's own pool, not the loop's default executor: asyncio.run() waits for the
+    # default executor's threads on exit, so one stuck request would stall the cycle; and a
+    # thread stuck in an earlier cycle must not take a slot from this one.
+    executor = None
+    if plan.http:
+        executor = ThreadPoolExecutor(
+            max_workers=min(len(plan.http), HTTP_MAX_THREADS),
+            thread_name_prefix="watchdog-http",
+        )
+        for http_check in plan.http:
+            probes.append(("http", http_check.name, http_check.url))
+            jobs.append(_fetch_in_thread(executor, http_check, plan.http_timeout))
+    try:
+        outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+    finally:
+        if executor is not None:
+            # Do not wait: a thread still running ends on its own deadline.
+            executor.shutdown(wait=False, cancel_futures=True)
+    return [
+        outcome if isinstance(outcome, ProbeResult) else _crashed(probe, started_at, outcome)
+        for probe, outcome in zip(probes, outcomes, strict=True)
+    ]
+
+
+async def _fetch_in_thread(
+    executor: ThreadPoolExecutor, check: HttpCheck, timeout: float
+) -> ProbeResult:
+    at = utcnow()
+    loop = asyncio.get_running_loop()
+    try:
+        return await asyncio.wait_for(
+            loop.run_in_executor(executor, functools.partial(fetch, check, timeout=timeout)),
+            timeout + HTTP_GRACE,
+        )
+    except TimeoutError:
+        return ProbeResult(
+            kind="http", target=check.name, address=check.url, ok=False, at=at, error="timeout"
+        )
+
+
+def _crashed(
+    probe: tuple[ProbeKind, str, str], at: datetime, failure: BaseException
+) -> ProbeResult:
+    """A failed result for a probe that raised (a bug: probes report, they do not raise)."""
+    kind, name, address = probe
+    reason = f"probe failed: {type(failure).__name__}: {failure}"[:120]
+    return ProbeResult(kind=kind, target=name, address=address, ok=False, at=at, error=reason)

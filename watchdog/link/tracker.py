@@ -92,7 +92,7 @@ def advance(
 ) -> tuple[TrackerState, list[Transition], list[Blip]]:
     """Fold one cycle into the tracker; return the new state, its transitions and blips."""
     unreachable = internet_unreachable(cycle, policy)
-    window = _slide_window(state.window, cycle, policy, include=not unreachable)
+    window = slide_window(state.window, cycle, policy, include=not unreachable)
     dns = _carry(state.dns, cycle, "dns", policy, unreachable)
     http = _carry(state.http, cycle, "http", policy, unreachable)
     observation = classify(cycle, policy, window=window, dns=dns, http=http)
@@ -184,7 +184,7 @@ def _blip_of(streak: tuple[Observation, ...], ended_at: datetime) -> list[Blip]:
     return [Blip(worst.state, streak[0].at, ended_at, len(streak), worst.cause)]
 
 
-def _slide_window(
+def slide_window(
     window: tuple[WindowEntry, ...], cycle: CycleResult, policy: Policy, *, include: bool
 ) -> tuple[WindowEntry, ...]:
     """Add this cycle's pings (unless the internet was unreachable) and drop old entries."""

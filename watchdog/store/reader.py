@@ -49,6 +49,7 @@ STATUS_QUERIES = {
                      "WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT 1",
     "window_intervals": "SELECT state, started_at, ended_at FROM state_interval "
                         "WHERE ended_at > ?",
+    "history_start": "SELECT MIN(started_at) FROM state_interval",
     "open_outage": "SELECT id, kind, started_at, cause FROM outage WHERE ended_at IS NULL",
     "heartbeat": "SELECT last_cycle_at, ping_interval_s, started_at, pid, clean_shutdown "
                  "FROM daemon WHERE id = 1",
@@ -246,6 +247,7 @@ def read_status(path: Path, now: datetime) -> StatusData:
             for kind, name, address, last_at, last_ok, last_rtt_ms, last_error
             in connection.execute(STATUS_QUERIES["targets"])
         )
+        first = connection.execute(STATUS_QUERIES["history_start"]).fetchone()[0]
         longest = max(span for _, span in UPTIME_WINDOWS)
         rows = connection.execute(
             STATUS_QUERIES["window_intervals"], (to_text(now - longest),)
@@ -258,7 +260,11 @@ def read_status(path: Path, now: datetime) -> StatusData:
     if open_row is not None:
         start = from_text(open_row[2])
         spans.append((open_row[0], start, max(start, min(observed_until, now))))
-    windows = tuple(_uptime(label, span, spans, now) for label, span in UPTIME_WINDOWS)
+    # Time before the watchdog first ran on this database is not history: windows start there.
+    history_start = now if first is None else from_text(first)
+    windows = tuple(
+        _uptime(label, span, spans, now, history_start) for label, span in UPTIME_WINDOWS
+    )
     if heartbeat is not None and heartbeat.running and open_row is not None:
         state, cause, since = open_row[0], open_row[1], _time(open_row[2])
     elif heartbeat is None:
@@ -291,8 +297,9 @@ def _uptime(
     span: timedelta,
     spans: list[tuple[str, datetime, datetime]],
     now: datetime,
+    history_start: datetime,
 ) -> UptimeWindow:
-    start = now - span
+    start = max(now - span, history_start)
     available = unavailable = 0.0
     for state, began, ended in spans:
         seconds = (min(ended, now) - max(began, start)).total_seconds()
@@ -309,7 +316,7 @@ def _uptime(
         uptime_percent=100.0 * available / observed if observed > 0 else None,
         available_seconds=available,
         unavailable_seconds=unavailable,
-        unknown_seconds=max(0.0, span.total_seconds() - observed),
+        unknown_seconds=max(0.0, (now - start).total_seconds() - observed),
     )
 
 

@@ -1,0 +1,120 @@
+"""The ``watchdog`` command: the daemon (``run``) and short commands that read its database.
+
+Only argparse and the stdlib load at start-up; each command imports what it needs, so the
+read commands (``status``, ``outages``) never pay for sqlmodel, sqlalchemy or apscheduler.
+A user error ends in one sentence on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from watchdog import __version__
+from watchdog.errors import EX_SOFTWARE, EX_USAGE, UserError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from watchdog.cli.run_cmd import command
+
+    return command(args)
+
+
+def _status(args: argparse.Namespace) -> int:
+    from watchdog.cli.status import command
+
+    return command(args)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from watchdog.cli.check import command
+
+    return command(args)
+
+
+def _outages(args: argparse.Namespace) -> int:
+    from watchdog.cli.outages import command
+
+    return command(args)
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    from watchdog.cli.config_cmd import command
+
+    return command(args)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one sentence with the fix (and exit code 64)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EX_USAGE, f"{self.prog}: {message}; see '{self.prog} --help'\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="watchdog", description="Watch the office's internet link.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    common = _Parser(add_help=False)
+    common.add_argument("--config", metavar="FILE",
+                        help="config file (default: $WATCHDOG_CONFIG, "
+                             "/etc/connectivity-watchdog/watchdog.toml, ./config/watchdog.toml)")
+    common.add_argument("--database", metavar="FILE",
+                        help="SQLite database (default: storage.database from the config)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    run = commands.add_parser("run", parents=[common], help="run the daemon in the foreground")
+    run.set_defaults(handler=_run)
+
+    status = commands.add_parser("status", parents=[common],
+                                 help="the link's state, since when, uptime, last results")
+    status.add_argument("--json", action="store_true", help="print JSON for programs")
+    status.set_defaults(handler=_status)
+
+    check = commands.add_parser("check", parents=[common],
+                                help="probe every target now; exit 0 up, 1 degraded, 2 down")
+    check.add_argument("--json", action="store_true", help="print JSON for programs")
+    check.set_defaults(handler=_check)
+
+    outages = commands.add_parser("outages", parents=[common], help="list recorded outages")
+    outages.add_argument("--since", metavar="DATE",
+                         help="only outages still going on at or after DATE (YYYY-MM-DD or "
+                              "an ISO time; default: all)")
+    outages.add_argument("--json", action="store_true", help="print JSON for programs")
+    outages.set_defaults(handler=_outages)
+
+    config = commands.add_parser("config", help="configuration commands")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION",
+                                            parser_class=_Parser)
+    config_commands.required = True
+    config_check = config_commands.add_parser(
+        "check", parents=[common], help="print the effective config or one line per problem")
+    config_check.set_defaults(handler=_config_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except UserError as error:
+        print(f"watchdog: {error}" if "\n" not in str(error) else str(error), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `watchdog outages | head`: the reader went away; not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as error:
+        if os.environ.get("WATCHDOG_DEBUG"):
+            raise
+        print(f"watchdog: internal error ({type(error).__name__}: {error}); please report it, "
+              "and rerun with WATCHDOG_DEBUG=1 to see the details", file=sys.stderr)
+        return EX_SOFTWARE

@@ -1,0 +1,57 @@
+"""``watchdog check``: one probe cycle now, every target's result and the verdict.
+
+Exit code 0 when the link is up, 1 when degraded, 2 when down or cut by a local fault. Nothing
+is written to the database: this is a look, not a record.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from watchdog.cli.common import config_from, iso, print_json, site_zone, state_label
+from watchdog.link.classify import Policy, classify
+from watchdog.link.tracker import slide_window
+from watchdog.probes.cycle import plan_for, run_cycle
+from watchdog.probes.gateway import default_gateway
+from watchdog.probes.ping import detect_ping_mode
+
+EXIT_CODES = {"up": 0, "degraded": 1, "down": 2, "lan_down": 2}
+
+
+def command(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    zone = site_zone(config)
+    privileged = detect_ping_mode()
+    gateway = None
+    if config.gateway.enabled:
+        gateway = config.gateway.address or default_gateway()
+    plan = plan_for(config, dns=True, http=True, privileged=privileged, gateway_address=gateway)
+    cycle = run_cycle(plan)
+    policy = Policy.from_config(config)
+    window = slide_window((), cycle, policy, include=True)
+    verdict = classify(cycle, policy, window=window, dns=cycle.of_kind("dns"),
+                       http=cycle.of_kind("http"))
+    if args.json:
+        print_json({
+            "state": verdict.state,
+            "cause": verdict.cause,
+            "outage_kind": verdict.outage_kind,
+            "started_at": iso(cycle.started_at, zone),
+            "targets": [
+                {"name": r.target, "kind": r.kind, "address": r.address, "ok": r.ok,
+                 "rtt_ms": None if r.rtt_ms is None else round(r.rtt_ms, 2),
+                 "at": iso(r.at, zone), "error": r.error}
+                for r in cycle.results
+            ],
+        })
+    else:
+        width = max((len(r.target) for r in cycle.results), default=4)
+        for r in cycle.results:
+            rtt = f"{r.rtt_ms:8.1f} ms" if r.rtt_ms is not None else " " * 11
+            outcome = "ok  " if r.ok else "FAIL"
+            print(f"{r.kind:<8} {r.target:<{width}}  {outcome} {rtt}  {r.address}"
+                  + (f"  ({r.error})" if r.error else ""))
+        if cycle.gateway_note and cycle.gateway is None:
+            print(f"gateway  not probed: {cycle.gateway_note}")
+        print(f"\nverdict: {state_label(verdict.state, verdict.outage_kind)}: {verdict.cause}")
+    return EXIT_CODES.get(verdict.state, 2)

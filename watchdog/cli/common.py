@@ -1,0 +1,74 @@
+"""What the commands share: loading the config, the site's time zone, formatting for people."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from watchdog.config import Config, humanize, load_config
+
+
+def config_from(args: argparse.Namespace) -> Config:
+    """The validated config for ``args`` (``--config``, ``--database``)."""
+    return load_config(args.config, database=args.database)
+
+
+def site_zone(config: Config) -> tzinfo:
+    """The site's time zone: ``site.timezone``, else the server's (``TZ`` or /etc/localtime)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if config.site.timezone:
+        return ZoneInfo(config.site.timezone)
+    name = os.environ.get("TZ", "").lstrip(":")
+    try:
+        if name:
+            return ZoneInfo(name)
+        with open("/etc/localtime", "rb") as handle:
+            return ZoneInfo.from_file(handle, key="localtime")
+    except (OSError, ValueError, ZoneInfoNotFoundError):
+        return UTC
+
+
+def local_time(moment: datetime, zone: tzinfo, now: datetime | None = None) -> str:
+    """``14:02:05`` today, ``Thu 26 Nov 14:02`` this year, else ``2025-11-26 14:02``."""
+    shown = moment.astimezone(zone)
+    if now is not None:
+        today = now.astimezone(zone).date()
+        if shown.date() == today:
+            return shown.strftime("%H:%M:%S")
+        if shown.year == today.year:
+            return shown.strftime("%a %d %b %H:%M")
+    return shown.strftime("%Y-%m-%d %H:%M")
+
+
+def iso(moment: datetime | None, zone: tzinfo) -> str | None:
+    """ISO-8601 with the site's offset (the JSON contract), or None."""
+    return None if moment is None else moment.astimezone(zone).isoformat(timespec="seconds")
+
+
+def duration(seconds: float) -> str:
+    return humanize(seconds)
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+STATE_LABELS = {
+    "up": "UP",
+    "degraded": "DEGRADED",
+    "down": "DOWN",
+    "lan_down": "DOWN (local network fault)",
+    "unknown": "UNKNOWN",
+}
+
+
+def state_label(state: str, outage_kind: str | None = None) -> str:
+    if state == "down" and outage_kind == "dns":
+        return "DOWN (DNS)"
+    if state == "down":
+        return "DOWN (internet provider)"
+    return STATE_LABELS.get(state, state.upper())

@@ -1,0 +1,76 @@
+"""``watchdog outages [--since DATE]``: every recorded outage, oldest first."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from watchdog import clock
+from watchdog.cli.common import config_from, duration, iso, local_time, print_json, site_zone
+from watchdog.errors import EX_USAGE, UserError
+from watchdog.store.reader import OutageRow, read_outages
+
+
+def parse_since(text: str, zone: tzinfo) -> datetime:
+    """``YYYY-MM-DD`` (midnight, site time) or an ISO time; naive times are site time."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(f"--since {text!r} is not a date; write it as YYYY-MM-DD "
+                        "or 2026-11-26T14:00", EX_USAGE) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+def command(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    zone = site_zone(config)
+    since = parse_since(args.since, zone) if args.since else None
+    now = clock.utcnow()
+    rows = read_outages(config.storage.database, since)
+    if args.json:
+        print_json([as_json(row, zone, now) for row in rows])
+        return 0
+    if not rows:
+        print("No outage recorded" + (f" since {args.since}." if args.since else "."))
+        return 0
+    for row in rows:
+        print(render(row, zone, now))
+    return 0
+
+
+def _duration_s(row: OutageRow, now: datetime) -> float:
+    if row.duration_s is not None:
+        return row.duration_s
+    return (now - row.started_at).total_seconds()
+
+
+def as_json(row: OutageRow, zone: tzinfo, now: datetime) -> dict[str, Any]:
+    """The JSON contract of ``outages --json``."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "started_at": iso(row.started_at, zone),
+        "ended_at": iso(row.ended_at, zone),
+        "duration_s": round(_duration_s(row, now)),
+        "cause": row.cause,
+        "unobserved_s": round(row.unobserved_seconds),
+        "end_observed": row.end_observed,
+    }
+
+
+def render(row: OutageRow, zone: tzinfo, now: datetime) -> str:
+    start = local_time(row.started_at, zone)
+    if row.ended_at is None:
+        end = "still going on"
+    else:
+        end = local_time(row.ended_at, zone)
+        if row.end_observed is False:
+            end += " (last seen down; the watchdog was not running when it ended)"
+    lasted = duration(_duration_s(row, now))
+    extra = ""
+    if row.unobserved_seconds >= 1:
+        extra = f", of which {duration(row.unobserved_seconds)} not watched"
+    return f"#{row.id:<4} {row.kind:<4} {start} → {end}  {lasted}{extra}\n      {row.cause}"

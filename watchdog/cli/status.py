@@ -1,0 +1,118 @@
+"""``watchdog status``: in five seconds, is the internet up, since when, and what is going on.
+
+Reads the database with the stdlib reader only (no sqlmodel, sqlalchemy or apscheduler), so
+it is fast, works while the daemon runs and after it stopped, and never writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import tzinfo
+from typing import Any
+
+from watchdog import clock
+from watchdog.cli.common import (
+    config_from,
+    duration,
+    iso,
+    local_time,
+    print_json,
+    site_zone,
+    state_label,
+)
+from watchdog.store.reader import StatusData, read_status
+
+
+def command(args: argparse.Namespace) -> int:
+    config = config_from(args)
+    zone = site_zone(config)
+    status = read_status(config.storage.database, clock.utcnow())
+    if args.json:
+        print_json(as_json(status, zone))
+    else:
+        print(render(status, zone))
+    return 0
+
+
+def as_json(status: StatusData, zone: tzinfo) -> dict[str, Any]:
+    """The JSON contract of ``status --json`` (other tools read it: keep the keys)."""
+    outage = status.open_outage
+    heartbeat = status.heartbeat
+    return {
+        "state": status.state,
+        "since": iso(status.since, zone),
+        "cause": status.cause,
+        "daemon": {
+            "running": bool(heartbeat and heartbeat.running),
+            "last_cycle_at": iso(heartbeat.last_cycle_at, zone) if heartbeat else None,
+        },
+        "uptime": {w.label: None if w.uptime_percent is None else round(w.uptime_percent, 3)
+                   for w in status.windows},
+        "unknown_seconds": {w.label: round(w.unknown_seconds) for w in status.windows},
+        "outage": None if outage is None else {
+            "id": outage.id,
+            "kind": outage.kind,
+            "started_at": iso(outage.started_at, zone),
+            "duration_s": round((status.now - outage.started_at).total_seconds()),
+        },
+        "targets": [
+            {"name": t.name, "kind": t.kind, "ok": t.last_ok,
+             "rtt_ms": None if t.last_rtt_ms is None else round(t.last_rtt_ms, 2),
+             "at": iso(t.last_at, zone), "error": t.last_error}
+            for t in status.targets
+        ],
+        "database": str(status.path),
+    }
+
+
+def render(status: StatusData, zone: tzinfo) -> str:
+    """The person's view: state and since first, then uptime, last results, the daemon."""
+    now = status.now
+    outage = status.open_outage
+    label = state_label(status.state, outage.kind if outage else None)
+    lines = []
+    if status.since is not None:
+        since = local_time(status.since, zone, now)
+        elapsed = duration((now - status.since).total_seconds())
+        lines.append(f"Internet link: {label} since {since} ({elapsed})")
+    else:
+        lines.append(f"Internet link: {label}")
+    lines.append(f"  {status.cause}")
+    if outage is not None:
+        lasted = duration((now - outage.started_at).total_seconds())
+        lines.append(f"  outage #{outage.id} ({outage.kind}) since "
+                     f"{local_time(outage.started_at, zone, now)}, {lasted} so far")
+    lines.append("")
+    uptime = "".join(
+        f"{w.label:>4} "
+        + (f"{'n/a':<13}" if w.uptime_percent is None else f"{w.uptime_percent:6.2f} %      ")
+        for w in status.windows
+    )
+    unknown = "".join(f"{w.label:>4} {duration(w.unknown_seconds):<14}" for w in status.windows)
+    lines.append(f"Uptime       {uptime}".rstrip())
+    lines.append(f"Not watched  {unknown}".rstrip())
+    if status.targets:
+        lines.append("")
+        lines.append("Last results")
+        width = max(len(t.name) for t in status.targets)
+        for t in status.targets:
+            outcome = "ok  " if t.last_ok else ("FAIL" if t.last_ok is False else "-   ")
+            rtt = f"{t.last_rtt_ms:8.1f} ms" if t.last_rtt_ms is not None else " " * 11
+            when = local_time(t.last_at, zone, now) if t.last_at else "never"
+            error = f" ({t.last_error})" if t.last_error else ""
+            lines.append(f"  {t.kind:<8} {t.name:<{width}}  {outcome} {rtt}  {when}  "
+                         f"{t.address}{error}")
+    lines.append("")
+    heartbeat = status.heartbeat
+    if heartbeat is None:
+        lines.append("Daemon: has never run on this database")
+    else:
+        ago = duration((now - heartbeat.last_cycle_at).total_seconds())
+        if heartbeat.running:
+            lines.append(f"Daemon: running, last cycle {ago} ago")
+        else:
+            how = "stopped cleanly" if heartbeat.clean_shutdown else "not running"
+            last = local_time(heartbeat.last_cycle_at, zone, now)
+            lines.append(f"Daemon: {how}, last cycle {last} ({ago} ago)")
+    lines.append(f"Database: {status.path}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""The daemon: ``watchdog run``. ``cadence`` decides when to probe (pure), ``runner`` does it."""

@@ -1,0 +1,216 @@
+"""The command line: readable output, the JSON contract, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+
+from tests.store.store_helpers import at, cycle, transition
+from watchdog.cli import main
+from watchdog.errors import EX_CONFIG, EX_NOINPUT, EX_USAGE
+from watchdog.store.writer import Store
+
+CONFIG = """
+[site]
+timezone = "Europe/Paris"
+[storage]
+database = "watchdog.db"
+[gateway]
+address = "127.0.0.1"
+[[ping]]
+name = "alpha"
+address = "127.0.0.2"
+[[ping]]
+name = "bravo"
+address = "127.0.0.3"
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "watchdog.toml"
+    path.write_text(CONFIG)
+    return path
+
+
+@pytest.fixture
+def history(config: Path) -> Path:
+    """A database: up from T0, an ISP outage from T0+60 s, still going on at T0+600 s."""
+    database = config.parent / "watchdog.db"
+    with Store.open(database) as store:
+        store.resume(at(0), timedelta(seconds=2))
+        store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(0))
+        store.record_cycle(cycle(at(60), ok=False),
+                           [transition("down", at(60), "isp", "the gateway answers but 3 of 3 "
+                                       "internet targets do not answer")], [], at(61))
+        store.record_cycle(cycle(at(599), ok=False), [], [], at(600))
+    return database
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_status_json_keeps_its_contract(
+    config: Path, history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with time_machine.travel(at(601), tick=False):
+        code, out, _ = run(capsys, "status", "--json", "--config", str(config))
+    assert code == 0
+    data = json.loads(out)
+    assert {"state", "since", "cause", "daemon", "uptime", "unknown_seconds", "outage",
+            "targets"} <= data.keys()
+    assert data["state"] == "down"
+    assert data["since"] == "2025-03-01T13:01:00+01:00"  # site time zone, with its offset
+    assert data["daemon"] == {"running": True, "last_cycle_at": "2025-03-01T13:10:00+01:00"}
+    assert set(data["uptime"]) == set(data["unknown_seconds"]) == {"24h", "7d", "30d"}
+    assert data["uptime"]["24h"] == pytest.approx(100 * 60 / 601, abs=0.01)
+    assert data["outage"] == {"id": 1, "kind": "isp", "started_at": "2025-03-01T13:01:00+01:00",
+                              "duration_s": 541}
+    target = data["targets"][1]
+    assert {"name", "kind", "ok", "rtt_ms", "at", "error"} <= target.keys()
+    assert (target["ok"], target["error"]) == (False, "timeout")
+
+
+def test_status_tells_a_person_what_is_going_on(
+    config: Path, history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with time_machine.travel(at(601), tick=False):
+        code, out, _ = run(capsys, "status", "--config", str(config))
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "Internet link: DOWN (internet provider) since 13:01:00 (9 min 1 s)"
+    assert "the gateway answers but 3 of 3 internet targets do not answer" in lines[1]
+    assert lines[2] == "  outage #1 (isp) since 13:01:00, 9 min 1 s so far"
+    assert "Daemon: running, last cycle 1 s ago" in out
+    assert f"Database: {history}" in out
+
+
+def test_status_after_the_daemon_stopped_says_so(
+    config: Path, history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with time_machine.travel(at(3600), tick=False):
+        code, out, _ = run(capsys, "status", "--config", str(config))
+    assert code == 0
+    assert out.startswith("Internet link: UNKNOWN since 13:10:00 (50 min)")
+    assert "not running" in out
+
+
+def test_status_without_a_database_is_one_sentence(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "status", "--config", str(config))
+    assert code == EX_NOINPUT
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "does not exist; start the daemon (watchdog run)" in err
+
+
+def test_outages_lists_each_with_its_duration(
+    config: Path, history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with time_machine.travel(at(601), tick=False):
+        code, out, _ = run(capsys, "outages", "--config", str(config))
+        assert code == 0
+        assert "#1    isp  2025-03-01 13:01 → still going on  9 min 1 s" in out
+        code, out, _ = run(capsys, "outages", "--json", "--config", str(config))
+    assert json.loads(out) == [{
+        "id": 1, "kind": "isp", "started_at": "2025-03-01T13:01:00+01:00", "ended_at": None,
+        "duration_s": 541,
+        "cause": "the gateway answers but 3 of 3 internet targets do not answer",
+        "unobserved_s": 0, "end_observed": None,
+    }]
+
+
+def test_outages_since_filters_in_site_time(
+    config: Path, history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with time_machine.travel(at(601), tick=False):
+        _, out, _ = run(capsys, "outages", "--json", "--since", "2025-03-02",
+                        "--config", str(config))
+        assert len(json.loads(out)) == 1  # still going on, so it counts
+        _, out, _ = run(capsys, "outages", "--json", "--since", "2025-03-01T13:00",
+                        "--config", str(config))
+        assert len(json.loads(out)) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["outages", "--since", "yesterday"], "--since 'yesterday' is not a date"),
+        (["bogus"], "invalid choice: 'bogus'"),
+        (["status", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["config", "frob"], "invalid choice: 'frob'"),
+    ],
+)
+def test_a_bad_argument_is_one_sentence_with_exit_64(
+    config: Path, history: Path, argv: list[str], words: str
+) -> None:
+    result = subprocess.run([sys.executable, "-m", "watchdog", *argv, "--config", str(config)],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == EX_USAGE, result.stderr
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_config_check_prints_the_effective_config(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "config", "check", "--config", str(config))
+    assert code == 0
+    assert 'ping_interval = "2s"' in out
+    assert f'database = "{config.parent / "watchdog.db"}"' in out
+
+
+def test_config_check_lists_every_problem_with_exit_78(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(CONFIG + '[schedule]\nping_interval = "soon"\nretries = 3\n')
+    code, out, err = run(capsys, "config", "check", "--config", str(bad))
+    assert code == EX_CONFIG
+    assert out == ""
+    assert err.splitlines() == [
+        f"{bad}: schedule.ping_interval: 'soon' is not a duration; write a number with a unit "
+        '(ms, s, m, h, d, w), for example "2s", "5m" or "4h"',
+        f"{bad}: schedule.retries: unknown key; (allowed here: ping_interval, ping_timeout, "
+        "pings_per_target, retry_interval, check_interval, dns_timeout, http_timeout)",
+    ]
+
+
+def test_check_probes_now_and_exits_zero_when_up(config: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "watchdog", "check", "--json", "--config", str(config)],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["state"] == "up"
+    assert [(t["kind"], t["name"], t["ok"]) for t in data["targets"]] == [
+        ("gateway", "gateway", True), ("ping", "alpha", True), ("ping", "bravo", True)]
+    assert not (config.parent / "watchdog.db").exists()  # a look, not a record
+
+
+def test_the_read_commands_stay_off_the_heavy_imports(config: Path, history: Path) -> None:
+    code = (
+        "import sys\n"
+        "from watchdog.cli import main\n"
+        f"main(['status', '--config', {str(config)!r}])\n"
+        f"main(['outages', '--config', {str(config)!r}])\n"
+        "heavy = {'sqlmodel', 'sqlalchemy', 'apscheduler', 'requests', 'alembic', 'pydantic',\n"
+        "         'icmplib', 'dns', 'structlog'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy), file=sys.stderr)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == "[]"

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from watchdog import __version__
-from watchdog.errors import EX_SOFTWARE, EX_USAGE, UserError
+from watchdog.errors import EX_SOFTWARE, EX_USAGE, ConfigError, UserError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -103,8 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
+    except ConfigError as error:
+        # Each problem already starts with the file and the key.
+        print(error, file=sys.stderr)
+        return error.exit_code
     except UserError as error:
-        print(f"watchdog: {error}" if "\n" not in str(error) else str(error), file=sys.stderr)
+        print(f"watchdog: {error}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         return 130

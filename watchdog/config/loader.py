@@ -118,7 +118,11 @@ def _convert(value: Any, kind: Any, key: str, path: Path, problems: list[str]) -
     if origin is list:
         (item_kind,) = typing.get_args(kind)
         if not isinstance(value, list):
-            problems.append(f"{where}: must be a list")
+            if dataclasses.is_dataclass(item_kind):
+                problems.append(f"{where}: must be a list of tables; write each entry "
+                                f"under its own [[{key}]] header")
+            else:
+                problems.append(f"{where}: must be a list, for example [200, 204]")
             return None
         items = [_convert(item, item_kind, f"{key}[{i}]", path, problems)
                  for i, item in enumerate(value)]
@@ -144,7 +148,7 @@ def _convert(value: Any, kind: Any, key: str, path: Path, problems: list[str]) -
             return None
     if kind is Path:
         if not isinstance(value, str) or not value:
-            problems.append(f"{where}: must be {_describe(kind)}")
+            problems.append(f"{where}: must be {_describe(kind)}, not empty")
             return None
         return Path(value)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):

@@ -54,7 +54,8 @@ STATUS_QUERIES = {
     "heartbeat": "SELECT last_cycle_at, ping_interval_s, started_at, pid, clean_shutdown "
                  "FROM daemon WHERE id = 1",
     "targets": "SELECT kind, name, address, last_at, last_ok, last_rtt_ms, last_error "
-               "FROM target ORDER BY kind, name",
+               "FROM target ORDER BY CASE kind WHEN 'gateway' THEN 0 WHEN 'ping' THEN 1 "
+               "WHEN 'dns' THEN 2 ELSE 3 END, id",
 }
 
 

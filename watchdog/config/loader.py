@@ -18,6 +18,7 @@ from typing import Any
 
 from watchdog.config.durations import format_duration, parse_duration
 from watchdog.config.schema import Config
+from watchdog.config.secrets import MASK, Secret, resolve
 from watchdog.errors import ConfigError
 
 SYSTEM_CONFIG = Path("/etc/connectivity-watchdog/watchdog.toml")
@@ -127,6 +128,24 @@ def _convert(value: Any, kind: Any, key: str, path: Path, problems: list[str]) -
         items = [_convert(item, item_kind, f"{key}[{i}]", path, problems)
                  for i, item in enumerate(value)]
         return items
+    if origin is dict:
+        key_kind, value_kind = typing.get_args(kind)
+        if not isinstance(value, dict):
+            problems.append(f"{where}: must be a table, for example {{ key = \"value\" }}")
+            return None
+        converted: dict[Any, Any] = {}
+        for name, item in value.items():
+            if _convert(name, key_kind, f"{key}.{name}", path, problems) is None:
+                continue
+            result = _convert(item, value_kind, f"{key}.{name}", path, problems)
+            if result is not None:
+                converted[name] = result
+        return converted
+    if kind is Secret:
+        if not isinstance(value, str):
+            problems.append(f"{where}: must be a quoted string")
+            return None
+        return Secret(value, "the config file")
     if origin is typing.Literal:
         choices = typing.get_args(kind)
         if value not in choices:
@@ -178,6 +197,9 @@ def _convert_table(
         converted = _convert(value, hints[name], key, path, problems)
         if converted is None:
             continue
+        factory = fields[name].default_factory
+        if isinstance(converted, dict) and factory is not dataclasses.MISSING:
+            converted = {**factory(), **converted}  # a partial table keeps the other defaults
         meta = fields[name].metadata
         low, high = meta.get("min"), meta.get("max")
         shown = format_duration(converted) if isinstance(converted, timedelta) else converted
@@ -201,6 +223,15 @@ def _convert_table(
         problems.append(f"{path}: {key}: is required; add it")
     if missing or len(arguments) != len([n for n in table if n in fields]):
         return None
+    for name, spec in fields.items():
+        if spec.metadata.get("secret"):
+            key = f"{prefix}.{name}" if prefix else name
+            secret, problem = resolve(arguments.get(name), arguments.get(f"{name}_file", ""),
+                                      arguments.get(f"{name}_env", ""), path.parent)
+            if problem:
+                problems.append(f"{path}: {key}: {problem}")
+                return None
+            arguments[name] = secret
     return kind(**arguments)
 
 
@@ -216,17 +247,40 @@ def dump_config(config: Config) -> str:
             tables.extend((f"[[{f.name}]]", item) for item in value)
         else:
             tables.append((f"[{f.name}]", value))
-    for header, table in tables:
+    while tables:
+        header, table = tables.pop(0)
         lines.append("")
         lines.append(header)
+        name = header.strip("[]")
+        nested: list[tuple[str, Any]] = []
         for f in dataclasses.fields(table):
-            lines.append(f"{f.name} = {_toml_value(getattr(table, f.name), f)}")
+            value = getattr(table, f.name)
+            if dataclasses.is_dataclass(value):
+                nested.append((f"[{name}.{f.name}]", value))
+            elif isinstance(value, list) and value and dataclasses.is_dataclass(value[0]):
+                nested.extend((f"[[{name}.{f.name}]]", item) for item in value)
+            elif _is_secret_source(table, f.name):
+                continue  # shown through the masked secret itself
+            else:
+                lines.append(f"{f.name} = {_toml_value(value, f)}")
+        tables[:0] = nested
     return "\n".join(lines) + "\n"
 
 
+def _is_secret_source(table: Any, name: str) -> bool:
+    """Whether ``name`` is ``password_file`` or ``password_env`` of a secret ``password``."""
+    base, _, suffix = name.rpartition("_")
+    if suffix not in ("file", "env"):
+        return False
+    spec = {f.name: f for f in dataclasses.fields(table)}.get(base)
+    return spec is not None and bool(spec.metadata.get("secret"))
+
+
 def _toml_value(value: Any, spec: dataclasses.Field[Any]) -> str:
-    if spec.metadata.get("secret") and value:
-        return '"********"'
+    if isinstance(value, Secret):
+        return f'"{MASK}"  # from {value.source}'
+    if value is None:
+        return '""'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, timedelta):
@@ -235,5 +289,8 @@ def _toml_value(value: Any, spec: dataclasses.Field[Any]) -> str:
         return repr(value)
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(item, spec) for item in value) + "]"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k} = {_toml_value(v, spec)}" for k, v in value.items())
+        return "{ " + inner + " }" if inner else "{}"
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'

@@ -10,8 +10,10 @@ import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
+
+from watchdog.config.secrets import Secret
 
 DEFAULT_DATABASE = Path("/var/lib/connectivity-watchdog/watchdog.db")
 
@@ -24,11 +26,28 @@ def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
 
 
+OutageKindName = Literal["isp", "lan", "dns"]
+EventName = Literal[
+    "outage_started", "ticket_opened", "escalated", "recovered", "lan_fault", "degraded",
+    "monitor_gap", "test",
+]
+EVENTS: tuple[str, ...] = get_args(EventName)
+
+
+# A secret key: also readable from KEY_file and KEY_env (see config/secrets.py).
+SECRET: dict[str, Any] = {"secret": True}
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     name: str = "Office"
     # IANA zone such as "Europe/Paris"; empty: the server's own time zone.
     timezone: str = ""
+    # Language of every message: "en" or "fr".
+    language: Literal["en", "fr"] = "en"
+    # For the ISP's incident report: where the line is and who to call back.
+    address: str = ""
+    contact: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,6 +115,125 @@ class HttpCheck:
 
 
 @dataclass(frozen=True)
+class IspConfig:
+    name: str = ""
+    line_id: str = ""
+    customer_ref: str = ""
+    # The contract's guaranteed time to repair.
+    gtr: timedelta = field(default=timedelta(hours=4), metadata=_limits(_seconds(60)))
+
+
+def _default_open_after() -> dict[OutageKindName, timedelta]:
+    return {"isp": timedelta(minutes=2), "lan": timedelta(minutes=2), "dns": timedelta(minutes=2)}
+
+
+@dataclass(frozen=True)
+class IncidentsConfig:
+    # How long an outage lasts before a ticket is opened, per outage kind.
+    open_after: dict[OutageKindName, timedelta] = field(default_factory=_default_open_after)
+    # Reminder steps, counted from the outage's start: "gtr" is isp.gtr.
+    escalation: list[str] = field(default_factory=lambda: ["gtr", "24h", "72h"])
+    # After the last step, remind again this often until the repair.
+    repeat_every: timedelta = field(default=timedelta(hours=24), metadata=_limits(_seconds(60)))
+    # A cut that starts this soon after the previous one ended belongs to the same incident.
+    merge_within: timedelta = field(default=timedelta(minutes=10), metadata=_limits(_seconds(0)))
+    # A flapping incident's "down again" messages are at least this far apart, grouped.
+    flap_notify_interval: timedelta = field(
+        default=timedelta(minutes=5), metadata=_limits(_seconds(0))
+    )
+    reference_prefix: str = "WD"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    name: str
+    host: str
+    sender: str
+    port: int = field(default=587, metadata=_limits(1, 65535))
+    # "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (a LAN relay only).
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str = ""
+    password: Secret | None = field(default=None, metadata=SECRET)
+    password_file: str = ""
+    password_env: str = ""
+    timeout: timedelta = field(default=_seconds(10), metadata=_limits(_seconds(0.1)))
+    # A CA certificate to trust (a relay with a private certificate); empty: the system's.
+    ca_file: str = ""
+
+
+@dataclass(frozen=True)
+class EmailTicketConfig:
+    name: str
+    smtp: str
+    to: list[str]
+    cc: list[str] = field(default_factory=list)
+    # Outage kinds this backend takes: the ISP gets isp and dns; the office's IT gets lan.
+    kinds: list[OutageKindName] = field(default_factory=lambda: ["isp", "dns"])
+
+
+@dataclass(frozen=True)
+class RestTicketConfig:
+    name: str
+    url: str
+    kinds: list[OutageKindName] = field(default_factory=lambda: ["isp", "dns"])
+    # Optional calls on update and close; "{external_id}" is replaced by the id read from
+    # the answer to the opening call at id_path.
+    update_url: str = ""
+    close_url: str = ""
+    id_path: str = "id"
+    method: Literal["POST", "PUT", "PATCH"] = "POST"
+    headers: dict[str, str] = field(default_factory=dict)
+    token: Secret | None = field(default=None, metadata=SECRET)
+    token_file: str = ""
+    token_env: str = ""
+    # A Jinja2 template file (in the config directory) rendering the JSON body; empty: built in.
+    body_template: str = ""
+    timeout: timedelta = field(default=_seconds(10), metadata=_limits(_seconds(0.1)))
+
+
+@dataclass(frozen=True)
+class TicketsConfig:
+    email: list[EmailTicketConfig] = field(default_factory=list)
+    rest: list[RestTicketConfig] = field(default_factory=list)
+
+
+def _all_events() -> list[EventName]:
+    return list(get_args(EventName))
+
+
+@dataclass(frozen=True)
+class EmailNotifyConfig:
+    name: str
+    smtp: str
+    to: list[str]
+    events: list[EventName] = field(default_factory=_all_events)
+
+
+@dataclass(frozen=True)
+class WebhookNotifyConfig:
+    name: str
+    url: str
+    events: list[EventName] = field(default_factory=_all_events)
+    headers: dict[str, str] = field(default_factory=dict)
+    token: Secret | None = field(default=None, metadata=SECRET)
+    token_file: str = ""
+    token_env: str = ""
+    # Signs each body with HMAC-SHA256 when set (see watchdog/channels/webhook.py).
+    hmac_secret: Secret | None = field(default=None, metadata=SECRET)
+    hmac_secret_file: str = ""
+    hmac_secret_env: str = ""
+    # A Jinja2 template file rendering the JSON body (Slack, Teams, ntfy...); empty: built in.
+    template: str = ""
+    timeout: timedelta = field(default=_seconds(10), metadata=_limits(_seconds(0.1)))
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    email: list[EmailNotifyConfig] = field(default_factory=list)
+    webhook: list[WebhookNotifyConfig] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Config:
     site: SiteConfig = field(default_factory=SiteConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -105,6 +243,11 @@ class Config:
     ping: list[PingTarget] = field(default_factory=list)
     dns: list[DnsCheck] = field(default_factory=list)
     http: list[HttpCheck] = field(default_factory=list)
+    isp: IspConfig = field(default_factory=IspConfig)
+    incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
+    smtp: list[SmtpConfig] = field(default_factory=list)
+    tickets: TicketsConfig = field(default_factory=TicketsConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     # Where this config was read from (not a key): for messages and relative paths.
     source: Path | None = field(default=None, compare=False, metadata={"internal": True})
 
@@ -161,6 +304,7 @@ class Config:
         if self.gateway.address and not _is_ip(self.gateway.address):
             found.append(("gateway.address", f"{self.gateway.address!r} is not an IP address; "
                           "write the router's LAN address or leave it empty to auto-detect"))
+        found.extend(self._delivery_problems())
         if self.site.timezone:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -169,6 +313,52 @@ class Config:
             except (ZoneInfoNotFoundError, ValueError):
                 found.append(("site.timezone", f"{self.site.timezone!r} is not a known time "
                               "zone; write an IANA name such as \"Europe/Paris\""))
+        return found
+
+
+    def channel_names(self) -> list[str]:
+        """Every ticket backend and notification channel, by name (outbox rows refer to them)."""
+        return [item.name for group in (self.tickets.email, self.tickets.rest,
+                                        self.notify.email, self.notify.webhook)
+                for item in group]
+
+    def _delivery_problems(self) -> list[tuple[str, str]]:
+        from watchdog.config.durations import parse_duration
+
+        found: list[tuple[str, str]] = []
+        for index, step in enumerate(self.incidents.escalation):
+            if step == "gtr":
+                continue
+            try:
+                parse_duration(step)
+            except ValueError as error:
+                found.append((f"incidents.escalation[{index}]",
+                              f"{error}; or write \"gtr\" for the contract's repair time"))
+        relays = {relay.name for relay in self.smtp}
+        mailers: list[tuple[str, str, list[str]]] = [
+            *((f"tickets.email[{i}]", e.smtp, [*e.to, *e.cc])
+              for i, e in enumerate(self.tickets.email)),
+            *((f"notify.email[{i}]", e.smtp, e.to) for i, e in enumerate(self.notify.email)),
+        ]
+        for key, relay, addresses in mailers:
+            if relay not in relays:
+                known = ", ".join(sorted(relays)) or "none defined"
+                found.append((f"{key}.smtp", f"{relay!r} is not an [[smtp]] relay "
+                              f"(known: {known}); add it or fix the name"))
+            found.extend((f"{key}.to", f"{address!r} is not an email address")
+                         for address in addresses if "@" not in address)
+        urls: list[tuple[str, str]] = [
+            *((f"tickets.rest[{i}].url", e.url) for i, e in enumerate(self.tickets.rest)),
+            *((f"notify.webhook[{i}].url", e.url) for i, e in enumerate(self.notify.webhook)),
+        ]
+        for key, url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                found.append((key, f"{url!r} is not an http(s) URL"))
+        names = self.channel_names() + [relay.name for relay in self.smtp]
+        for name in sorted({name for name in names if names.count(name) > 1}):
+            found.append(("tickets/notify/smtp", f"the name {name!r} is used twice; give every "
+                          "relay, ticket backend and channel its own name"))
         return found
 
 

@@ -185,6 +185,8 @@ class Outage(SQLModel, table=True):
     evidence: str = "{}"
     unobserved_seconds: float = 0.0
     end_observed: bool | None = None
+    # The incident (ticket) this outage belongs to; several close cuts share one.
+    incident_id: int | None = Field(default=None, index=True)
 
 
 class Blip(SQLModel, table=True):
@@ -229,3 +231,99 @@ class Watermark(SQLModel, table=True):
     minute_until_ms: int | None = None
     hour_until_ms: int | None = None
     raw_purged_until_ms: int | None = None
+
+
+INCIDENT_EVENT_KINDS = (
+    "started", "ticket_opened", "reminder", "reopened", "recovered", "closed", "acked", "note",
+    "sent", "failed", "skipped",
+)
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "superseded")
+
+
+class Incident(SQLModel, table=True):
+    """One incident: an outage, or several close cuts merged, and its ticket.
+
+    ``ended_at`` is NULL while one of its outages goes on. ``reference`` (``WD-2026-0007``) is
+    set when the ticket opens, after ``incidents.open_after``. ``steps_done`` counts the
+    escalation steps already taken. ``closed_at`` is set when the ticket is closed, by the
+    recovery or by hand (``closed_by``); a closed incident neither escalates nor reopens.
+    """
+
+    __tablename__ = "incident"
+    __table_args__ = (
+        _one_of("kind", OUTAGE_KINDS),
+        _not_before_start(),
+        UniqueConstraint("reference", name="uq_incident_reference"),
+        Index(
+            "uq_incident_one_ongoing",
+            text("(ended_at IS NULL)"),
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str
+    started_at: datetime = Field(index=True)
+    ended_at: datetime | None = Field(default=None, index=True)
+    reference: str | None = None
+    ticket_opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    acked_at: datetime | None = None
+    steps_done: int = 0
+    reminders_sent: int = 0
+    gtr_breached: bool = False
+    cuts: int = 1
+    cause: str = ""
+
+
+class IncidentEvent(SQLModel, table=True):
+    """A line of an incident's timeline: what happened, what was sent to whom."""
+
+    __tablename__ = "incident_event"
+    __table_args__ = (_one_of("kind", INCIDENT_EVENT_KINDS),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(index=True)
+    at: datetime
+    kind: str
+    text: str
+    channel: str | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to deliver, written in the same transaction as the event that causes it.
+
+    ``key`` is the idempotency key (unique: an event enqueues its message once, whatever
+    happens). ``context`` is the JSON the templates render at send time. A message is
+    ``pending`` until a sender claims it (``sending``), then ``sent`` (never again), ``failed``
+    (permanently: ``last_error`` says why), or ``superseded`` by a newer message of its
+    ``group_key`` (a flapping incident's notices are grouped).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        _one_of("status", OUTBOX_STATUSES),
+        UniqueConstraint("key", name="uq_outbox_key"),
+        Index("ix_outbox_channel_status_due", "channel", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    channel: str
+    event: str
+    incident_id: int | None = Field(default=None, index=True)
+    event_at: datetime
+    created_at: datetime
+    due_at: datetime
+    status: str = "pending"
+    attempts: int = 0
+    last_attempt_at: datetime | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    message_id: str | None = None
+    context: str = "{}"
+    response: str | None = None
+    external_id: str | None = None
+    group_key: str | None = None

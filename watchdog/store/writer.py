@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,7 +40,10 @@ from watchdog.store.migrate import bring_up_to_date
 from watchdog.store.samples import SampleWriter
 from watchdog.store.timeline import ResumeInfo
 
-__all__ = ["CycleRecord", "ResumeInfo", "Store"]
+__all__ = ["CycleHook", "CycleRecord", "ResumeHook", "ResumeInfo", "Store"]
+
+CycleHook = Callable[[Session, Sequence[Transition], datetime], None]
+ResumeHook = Callable[[Session, "datetime | None", datetime], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +68,10 @@ class Store:
         self._stopped_cleanly = False
         self.backup = backup
         """The copy made before migrating at open, or None."""
+        self.on_cycle: CycleHook | None = None
+        """Runs inside each cycle's transaction after its timeline is written (incidents)."""
+        self.on_resume: ResumeHook | None = None
+        """Runs inside resume's transaction with the start of the unwatched gap, if any."""
 
     @property
     def path(self) -> Path:
@@ -90,6 +97,14 @@ class Store:
             engine.dispose()
             raise
         return cls(engine, path, backup)
+
+    def write(self) -> AbstractContextManager[Session]:
+        """A write transaction (``BEGIN IMMEDIATE``), serialised with the daemon's own.
+
+        For the outbox's senders and the CLI's state-changing commands: every writer goes
+        through the same rules. Raises ``DatabaseError`` when the write fails.
+        """
+        return self._transaction()
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
@@ -117,6 +132,9 @@ class Store:
             info = timeline.resume(
                 session, now, ping_interval, os.getpid() if pid is None else pid
             )
+            if self.on_resume is not None:
+                gap_start = info.since if info.state == "unknown" else None
+                self.on_resume(session, gap_start, now)
         self._running = True
         self._stopped_cleanly = False
         return info
@@ -152,6 +170,8 @@ class Store:
                 for transition in record.transitions:
                     timeline.apply_transition(session, transition)
                 timeline.record_blips(session, record.blips)
+                if self.on_cycle is not None:
+                    self.on_cycle(session, record.transitions, record.now)
             heartbeat.beat(session, max(record.now for record in records))
 
     def shutdown(self, now: datetime) -> None:

@@ -1,0 +1,1 @@
+"""Delivery: the durable outbox, the senders behind each channel, the templates."""

@@ -51,7 +51,6 @@ def enqueue(
     incident_id: int | None = None,
     group_key: str | None = None,
     not_before: datetime | None = None,
-    message_id: str | None = None,
 ) -> OutboxMessage | None:
     """Add a message unless one with ``key`` exists (then None: enqueued once, ever).
 
@@ -71,7 +70,7 @@ def enqueue(
     row = OutboxMessage(
         key=key, channel=channel, event=event, incident_id=incident_id, event_at=event_at,
         created_at=now, due_at=max(now, not_before or now), group_key=group_key,
-        message_id=message_id, context=json.dumps(dict(context), sort_keys=True, default=str),
+        context=json.dumps(dict(context), sort_keys=True, default=str),
     )
     session.add(row)
     session.flush()
@@ -139,6 +138,7 @@ def mark_sent(
     now: datetime,
     response: str,
     external_id: str | None = None,
+    email_message_id: str | None = None,
 ) -> None:
     """Record a delivery (never sent again) and note it on the incident's timeline."""
     row = session.get(OutboxMessage, message_id)
@@ -146,6 +146,7 @@ def mark_sent(
         return
     row.status, row.sent_at, row.response, row.last_error = "sent", now, response[:500], None
     row.external_id = external_id
+    row.message_id = email_message_id
     session.add(row)
     if row.incident_id is not None:
         session.add(IncidentEvent(incident_id=row.incident_id, at=now, kind="sent",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from watchdog.cli.common import config_from, iso, print_json, site_zone, state_label
+from watchdog.cli.common import config_from, iso, print_json, state_label
+from watchdog.config.zone import site_zone
 from watchdog.link.classify import Policy, classify
 from watchdog.link.tracker import slide_window
 from watchdog.probes.cycle import plan_for, run_cycle

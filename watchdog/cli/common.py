@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from watchdog.config import Config, humanize, load_config
@@ -14,22 +13,6 @@ from watchdog.config import Config, humanize, load_config
 def config_from(args: argparse.Namespace) -> Config:
     """The validated config for ``args`` (``--config``, ``--database``)."""
     return load_config(args.config, database=args.database)
-
-
-def site_zone(config: Config) -> tzinfo:
-    """The site's time zone: ``site.timezone``, else the server's (``TZ`` or /etc/localtime)."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    if config.site.timezone:
-        return ZoneInfo(config.site.timezone)
-    name = os.environ.get("TZ", "").lstrip(":")
-    try:
-        if name:
-            return ZoneInfo(name)
-        with open("/etc/localtime", "rb") as handle:
-            return ZoneInfo.from_file(handle, key="localtime")
-    except (OSError, ValueError, ZoneInfoNotFoundError):
-        return UTC
 
 
 def local_time(moment: datetime, zone: tzinfo, now: datetime | None = None) -> str:

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from watchdog import clock
-from watchdog.cli.common import config_from, duration, iso, local_time, print_json, site_zone
+from watchdog.cli.common import config_from, duration, iso, local_time, print_json
+from watchdog.config.zone import site_zone
 from watchdog.errors import EX_USAGE, UserError
 from watchdog.store.reader import OutageRow, read_outages
 

@@ -17,9 +17,9 @@ from watchdog.cli.common import (
     iso,
     local_time,
     print_json,
-    site_zone,
     state_label,
 )
+from watchdog.config.zone import site_zone
 from watchdog.store.reader import StatusData, read_status
 
 

@@ -186,7 +186,7 @@ class RestTicketConfig:
     token: Secret | None = field(default=None, metadata=SECRET)
     token_file: str = ""
     token_env: str = ""
-    # A Jinja2 template file (in the config directory) rendering the JSON body; empty: built in.
+    # A Jinja2 template in templates/ next to this file, rendering the JSON body; empty: built in.
     body_template: str = ""
     timeout: timedelta = field(default=_seconds(10), metadata=_limits(_seconds(0.1)))
 
@@ -222,7 +222,8 @@ class WebhookNotifyConfig:
     hmac_secret: Secret | None = field(default=None, metadata=SECRET)
     hmac_secret_file: str = ""
     hmac_secret_env: str = ""
-    # A Jinja2 template file rendering the JSON body (Slack, Teams, ntfy...); empty: built in.
+    # A Jinja2 template in templates/ next to this file rendering the JSON body (Slack, Teams,
+    # ntfy: see config/templates/examples); empty: the built-in JSON.
     template: str = ""
     timeout: timedelta = field(default=_seconds(10), metadata=_limits(_seconds(0.1)))
 

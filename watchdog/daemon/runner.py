@@ -30,11 +30,14 @@ from watchdog.probes.results import CycleResult
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    from watchdog.delivery.worker import Deliverer
     from watchdog.store.writer import Store
 
 log = get_logger("watchdog.daemon")
 
 MAINTENANCE_INTERVAL = timedelta(minutes=1)
+# Each channel's outbox is looked at this often (its own job: a slow channel holds no other).
+DELIVERY_INTERVAL = timedelta(seconds=1)
 CYCLE_JOB = "probe-cycle"
 
 
@@ -49,9 +52,11 @@ class Daemon:
         privileged: bool,
         now: Callable[[], datetime] = clock.utcnow,
         gateway_lookup: Callable[[], str | None] = default_gateway,
+        deliverer: Deliverer | None = None,
     ) -> None:
         self.config = config
         self.store = store
+        self.deliverer = deliverer
         self.privileged = privileged
         self.now = now
         self.gateway_lookup = gateway_lookup
@@ -127,6 +132,13 @@ class Daemon:
         except Exception as error:  # keep the daemon alive; the next run retries
             log.error("maintenance_failed", error=str(error))
 
+    def _deliver_job(self, channel: str) -> None:
+        assert self.deliverer is not None
+        try:
+            self.deliverer.deliver(channel)
+        except Exception as error:  # the database was busy or broken: try again next second
+            log.error("delivery_pass_failed", channel=channel, error=str(error))
+
     # --- the scheduled loop ------------------------------------------------------------
 
     def _cycle_job(self, scheduler: BackgroundScheduler) -> None:
@@ -150,14 +162,19 @@ class Daemon:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         self.resume()
+        channels = list(self.deliverer.senders) if self.deliverer else []
         scheduler = BackgroundScheduler(
             timezone=UTC,
+            executors={"default": {"type": "threadpool", "max_workers": 4 + len(channels)}},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         )
         scheduler.add_job(self._cycle_job, "date", run_date=self.now(), args=[scheduler],
                           id=CYCLE_JOB, misfire_grace_time=None)
         scheduler.add_job(self.maintain, "interval",
                           seconds=MAINTENANCE_INTERVAL.total_seconds(), id="maintenance")
+        for channel in channels:
+            scheduler.add_job(self._deliver_job, "interval", args=[channel],
+                              seconds=DELIVERY_INTERVAL.total_seconds(), id=f"deliver:{channel}")
 
         def stop(signum: int, _frame: FrameType | None) -> None:
             log.info("stopping", signal=signal.Signals(signum).name)
@@ -188,12 +205,20 @@ class Daemon:
 
 def run(config: Config) -> int:
     """Entry point of ``watchdog run``: check the host, open the store, serve."""
+    from watchdog.config.zone import site_zone
+    from watchdog.delivery.senders import build_senders
+    from watchdog.delivery.worker import Deliverer
+    from watchdog.incidents.service import IncidentService
     from watchdog.store.writer import Store
 
     privileged = detect_ping_mode()
     store = Store.open(config.storage.database, migrate=True)
+    incidents = IncidentService(config)
+    store.on_cycle = incidents.after_cycle
+    store.on_resume = incidents.after_resume
+    deliverer = Deliverer(store, build_senders(config, site_zone(config)))
     try:
-        return Daemon(config, store, privileged=privileged).serve()
+        return Daemon(config, store, privileged=privileged, deliverer=deliverer).serve()
     finally:
         store.close()
 

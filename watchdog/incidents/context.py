@@ -101,9 +101,15 @@ def evidence_part(session: Session, incident: Incident, now: datetime) -> dict[s
         for at_ms, name, kind, address, ok, rtt_us, error in reversed(rows)
     ]
     failing = summary.get("failing", [])
+    total = summary.get("targets", 0)
+    if incident.kind == "dns" and isinstance(summary.get("dns"), list):
+        # A DNS incident: the resolvers are what fails, not the ping targets.
+        checks = summary["dns"]
+        failing = [check.get("name") for check in checks if not check.get("ok")]
+        total = len(checks)
     return {
         "gateway": gateway if isinstance(gateway, dict) else None,
-        "targets_total": summary.get("targets", 0),
+        "targets_total": total,
         "targets_failing": len(failing),
         "failing": failing,
         "since": _iso(incident.started_at),
@@ -129,10 +135,13 @@ def for_incident(
     event_at: datetime,
     now: datetime,
     step: Step | None = None,
+    sent_to: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The full context of an incident message."""
+    """The full context of an incident message; ``sent_to`` names the ticket backends that
+    the ticket's messages go to (for management's notices)."""
     context = base(config, event, channel, event_at)
     context["incident"] = incident_part(session, incident, now, step)
+    context["sent_to"] = sent_to
     context["evidence"] = evidence_part(session, incident, now)
     context["link"] = link_part(session)
     return context

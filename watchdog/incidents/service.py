@@ -86,10 +86,10 @@ class IncidentService:
             if transition.state == "degraded":
                 self._degraded(session, transition, now)
 
-    def after_resume(self, session: Session, gap_start: datetime, now: datetime) -> None:
+    def after_resume(self, session: Session, gap_start: datetime | None, now: datetime) -> None:
         """The watchdog was not running from ``gap_start`` to ``now``: say so once."""
         outbox.release_claims(session)
-        if now - gap_start < MONITOR_GAP_NOTICE_AFTER:
+        if gap_start is None or now - gap_start < MONITOR_GAP_NOTICE_AFTER:
             return
         for channel in notify_channels(self.config, "monitor_gap"):
             context = contexts.base(self.config, "monitor_gap", channel, now)
@@ -262,7 +262,8 @@ class IncidentService:
                  suffix: str, event_at: datetime, now: datetime, step: Step | None = None,
                  group_key: str | None = None, not_before: datetime | None = None) -> None:
         context = contexts.for_incident(session, self.config, event, channel, incident,
-                                        event_at, now, step)
+                                        event_at, now, step,
+                                        ticket_backends(self.config, incident.kind))
         outbox.enqueue(session, key=f"incident:{incident.id}:{suffix}", channel=channel,
                        event=event, event_at=event_at, now=now, context=context,
                        incident_id=incident.id, group_key=group_key, not_before=not_before)

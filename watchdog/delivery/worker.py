@@ -62,6 +62,22 @@ class Deliverer:
         """One pass over every channel (``notify-test`` and tests; the daemon runs per channel)."""
         return sum(self.deliver(channel) for channel in self.senders)
 
+    def send_now(self, channel: str, message_id: int) -> tuple[bool, str]:
+        """Send one already-claimed message now (``notify-test``); (ok, what happened)."""
+        with self.store.write() as session:
+            row = session.get(OutboxMessage, message_id)
+            assert row is not None
+            outgoing = Outgoing(key=row.key, channel=row.channel, event=row.event,
+                                incident_id=row.incident_id, context=json.loads(row.context))
+        ok = self._send(self.senders[channel], message_id, outgoing)
+        with self.store.write() as session:
+            row = session.get(OutboxMessage, message_id)
+            assert row is not None
+            if not ok and row.status == "pending":
+                row.status = "failed"  # a test is not retried hours later
+                session.add(row)
+            return ok, (row.response or "") if ok else (row.last_error or "")
+
     def _claim(self, channel: str) -> tuple[int, Outgoing] | None:
         with self.store.write() as session:
             row = outbox.claim_next(session, channel, self.now())

@@ -214,3 +214,29 @@ def test_the_read_commands_stay_off_the_heavy_imports(config: Path, history: Pat
                             timeout=30)
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip() == "[]"
+
+
+def test_status_says_what_has_been_done_about_the_outage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.incidents.conftest import make_config
+    from watchdog.incidents.service import IncidentService
+
+    config = make_config(tmp_path, '[storage]\ndatabase = "watchdog.db"\n')
+    with Store.open(tmp_path / "watchdog.db") as store:
+        store.on_cycle = IncidentService(config).after_cycle
+        store.resume(at(0), timedelta(seconds=2))
+        store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(0))
+        store.record_cycle(cycle(at(60), ok=False), [transition("down", at(60), "isp")], [],
+                           at(61))
+        store.record_cycle(cycle(at(300), ok=False), [], [], at(300))
+    with time_machine.travel(at(301), tick=False):
+        code, out, _ = run(capsys, "status", "--config", str(tmp_path / "watchdog.toml"))
+        assert code == 0
+        assert "  ticket WD-2025-0001 opened 12:05:00, 0 reminder(s) sent; 5 message(s) " \
+               "waiting to be sent" in out
+        code, out, _ = run(capsys, "status", "--json", "--config",
+                           str(tmp_path / "watchdog.toml"))
+    assert json.loads(out)["ticket"] == {
+        "reference": "WD-2025-0001", "opened_at": "2025-03-01T12:05:00+00:00",
+        "reminders_sent": 0, "gtr_breached": False, "cuts": 1, "messages_waiting": 5}

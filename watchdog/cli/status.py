@@ -7,7 +7,7 @@ it is fast, works while the daemon runs and after it stopped, and never writes.
 from __future__ import annotations
 
 import argparse
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any
 
 from watchdog import clock
@@ -21,20 +21,24 @@ from watchdog.cli.common import (
 )
 from watchdog.config.zone import site_zone
 from watchdog.store.reader import StatusData, read_status
+from watchdog.store.ticket_reader import TicketRow, read_current_incident
 
 
 def command(args: argparse.Namespace) -> int:
     config = config_from(args)
     zone = site_zone(config)
     status = read_status(config.storage.database, clock.utcnow())
+    incident = read_current_incident(config.storage.database)
     if args.json:
-        print_json(as_json(status, zone))
+        print_json(as_json(status, zone, incident))
     else:
-        print(render(status, zone))
+        print(render(status, zone, incident))
     return 0
 
 
-def as_json(status: StatusData, zone: tzinfo) -> dict[str, Any]:
+def as_json(
+    status: StatusData, zone: tzinfo, incident: TicketRow | None = None
+) -> dict[str, Any]:
     """The JSON contract of ``status --json`` (other tools read it: keep the keys)."""
     outage = status.open_outage
     heartbeat = status.heartbeat
@@ -61,11 +65,37 @@ def as_json(status: StatusData, zone: tzinfo) -> dict[str, Any]:
              "at": iso(t.last_at, zone), "error": t.last_error}
             for t in status.targets
         ],
+        "ticket": None if incident is None else {
+            "reference": incident.reference,
+            "opened_at": iso(incident.ticket_opened_at, zone),
+            "reminders_sent": incident.reminders_sent,
+            "gtr_breached": incident.gtr_breached,
+            "cuts": incident.cuts,
+            "messages_waiting": incident.pending_messages,
+        },
         "database": str(status.path),
     }
 
 
-def render(status: StatusData, zone: tzinfo) -> str:
+def _done_about_it(incident: TicketRow, zone: tzinfo, now: datetime) -> str:
+    """One line: the ticket, the reminders, what is still waiting to be sent."""
+    if incident.reference is None:
+        said = "no ticket yet (opened if it lasts)"
+    else:
+        opened = local_time(incident.ticket_opened_at, zone, now) if incident.ticket_opened_at \
+            else "?"
+        said = f"ticket {incident.reference} opened {opened}"
+        said += f", {incident.reminders_sent} reminder(s) sent"
+        if incident.gtr_breached:
+            said += ", repair-time guarantee breached"
+    if incident.cuts > 1:
+        said += f", {incident.cuts} cuts"
+    if incident.pending_messages:
+        said += f"; {incident.pending_messages} message(s) waiting to be sent"
+    return f"  {said}"
+
+
+def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None) -> str:
     """The person's view: state and since first, then uptime, last results, the daemon."""
     now = status.now
     outage = status.open_outage
@@ -82,6 +112,8 @@ def render(status: StatusData, zone: tzinfo) -> str:
         lasted = duration((now - outage.started_at).total_seconds())
         lines.append(f"  outage #{outage.id} ({outage.kind}) since "
                      f"{local_time(outage.started_at, zone, now)}, {lasted} so far")
+    if incident is not None:
+        lines.append(_done_about_it(incident, zone, now))
     lines.append("")
     uptime = "".join(
         f"{w.label:>4} "

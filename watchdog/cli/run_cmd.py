@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from watchdog.cli.common import config_from
+from watchdog.config import Config
 
 
 def command(args: argparse.Namespace) -> int:
@@ -14,4 +15,7 @@ def command(args: argparse.Namespace) -> int:
     logs.configure()
     from watchdog.daemon.runner import run
 
-    return run(config)
+    def reload_config() -> Config:
+        return config_from(args)  # the same lookup as at start (SIGHUP)
+
+    return run(config, reload_config)

@@ -226,3 +226,34 @@ def test_confirmation_needs_exactly_confirm_down_failing_cycles(confirm_down: in
     fails = [cycle(2 + i, "---") for i in range(confirm_down)]
     assert run([cycle(0), *fails[:-1]], policy).path == [("up", 0)]
     assert run([cycle(0), *fails], policy).path == [("up", 0), ("down/isp", 2)]
+
+
+def test_a_cut_while_degraded_by_a_web_check_is_seen_by_pings_alone() -> None:
+    # Degraded because a web check fails (checked at 30, 31, 32), then the WAN is cut at 40:
+    # the ping-only cycles confirm the outage without waiting for the next web check.
+    cycles = [cycle(0, http="++"), cycle(30, http="+-"), cycle(31, http="+-"),
+              cycle(32, http="+-"), cycle(34), cycle(40, "---"), cycle(41, "---"),
+              cycle(42, "---")]
+    result = run(cycles)
+    assert result.path == [("up", 0), ("degraded", 30), ("down/isp", 40)]
+
+
+def test_retries_during_a_ping_streak_do_not_wait_for_web_checks() -> None:
+    cycles = [cycle(0, http="++"), cycle(30, http="+-"), cycle(31, http="+-"),
+              cycle(32, http="+-"), cycle(40, "---")]
+    state = run(cycles).state
+    assert state.suspect
+    assert state.retry_kinds() == {"ping", "gateway"}
+
+
+def test_dns_failures_that_are_not_consecutive_never_confirm_a_dns_outage() -> None:
+    # Degraded (one target dead, and a failing web check carried forward); both resolvers
+    # fail at 30, 34 and 37 but answer in between: no DNS outage.
+    cycles = [cycle(0, "++-", dns="++", http="+-"), cycle(1, "++-", dns="++", http="+-"),
+              cycle(2, "++-", dns="++", http="+-")]
+    for t, dns in ((30, "--"), (31, "++"), (32, "++"), (33, "++"), (34, "--"), (35, "++"),
+                   (36, "++"), (37, "--")):
+        cycles.append(cycle(t, "++-", dns=dns))
+    result = run(cycles)
+    assert [state for state, _ in result.path] == ["degraded"]
+    assert all(blip.state == "down" for blip in result.blips)

@@ -296,3 +296,24 @@ def test_it_does_not_wait_for_an_http_thread_that_is_stuck(
 
     assert by_target(result)["site"].error == "timeout"
     assert elapsed < TIMEOUT + 0.1 + 0.1
+
+
+def test_it_does_not_wait_for_checks_once_the_pings_say_the_internet_is_gone(
+    host_ping_mode: bool,
+) -> None:
+    """The daemon abandons DNS and web checks when the ping quorum failed: they could tell
+    nothing, and waiting for their timeouts would delay the outage's confirmation."""
+    web = HttpServer(host="127.0.0.80").start()
+    try:
+        the_plan = dataclasses.replace(
+            plan(loopback_targets(2), http=(HttpCheck("stuck", web.url("/hang")),),
+                 privileged=host_ping_mode),
+            http_timeout=3.0,
+            abandon_checks_if=lambda results: [r.kind for r in results] == ["ping", "ping"],
+        )
+        result, elapsed = timed_cycle(the_plan)
+    finally:
+        web.stop()
+    assert elapsed < 1.0
+    assert result.kinds == {"ping"}
+    assert [probe.kind for probe in result.results] == ["ping", "ping"]

@@ -30,7 +30,7 @@ from watchdog.config.zone import site_zone
 from watchdog.daemon import notify
 from watchdog.daemon.cadence import Cadence
 from watchdog.errors import ConfigError
-from watchdog.link.classify import Policy
+from watchdog.link.classify import Policy, quorum_failed
 from watchdog.link.states import Blip, Transition
 from watchdog.link.tracker import TrackerState, advance
 from watchdog.logs import get_logger
@@ -113,13 +113,18 @@ class Daemon:
             if self._stalled(started):
                 self.resume()  # the silence becomes an unknown interval, as after a restart
             retry = self.tracker.retry_kinds() if self.tracker.suspect else frozenset()
-            dns = bool(self.config.dns) and self.cadence.check_due(
-                "dns", started, self.last_run.get("dns"), retry)
-            http = bool(self.config.http) and self.cadence.check_due(
-                "http", started, self.last_run.get("http"), retry)
+            # While the internet is unreachable, DNS and web checks can tell nothing.
+            cut_off = self.tracker.state == "lan_down" or (
+                self.tracker.state == "down" and self.tracker.outage_kind != "dns")
+            dns = bool(self.config.dns) and (not cut_off or "dns" in retry) and (
+                self.cadence.check_due("dns", started, self.last_run.get("dns"), retry))
+            http = bool(self.config.http) and (not cut_off or "http" in retry) and (
+                self.cadence.check_due("http", started, self.last_run.get("http"), retry))
+            policy = self.policy
             plan = plan_for(
                 self.config, dns=dns, http=http, privileged=self.privileged,
                 gateway_address=self._gateway_address(),
+                abandon_checks_if=lambda results: quorum_failed(results, policy),
             )
             result = run_cycle(plan)
             for kind in ("dns", "http"):

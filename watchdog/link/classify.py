@@ -81,7 +81,12 @@ def quorum_of(policy: Policy, target_count: int) -> int:
 
 def internet_unreachable(cycle: CycleResult, policy: Policy) -> bool:
     """Whether the quorum of ping targets failed in ``cycle``."""
-    pings = cycle.of_kind("ping")
+    return quorum_failed(cycle.results, policy)
+
+
+def quorum_failed(results: Sequence[ProbeResult], policy: Policy) -> bool:
+    """Whether the quorum of the ping targets among ``results`` failed."""
+    pings = [result for result in results if result.kind == "ping"]
     failing = sum(1 for result in pings if not result.ok)
     return bool(pings) and failing >= quorum_of(policy, len(pings))
 

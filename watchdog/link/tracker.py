@@ -81,10 +81,27 @@ class TrackerState:
 
     def retry_kinds(self) -> frozenset[str]:
         """The probe kinds the next (retry) cycle must include to confirm or dismiss the streak."""
-        kinds = set(self.basis) | {"ping", "gateway"}
-        for observation in self.streak:
-            kinds |= observation.basis
-        return frozenset(kinds)
+        return frozenset({"ping", "gateway"} | streak_needs(self))
+
+
+def needs(state: TrackerState, observation: Observation) -> frozenset[str]:
+    """The probe kinds a cycle must have run for ``observation`` to count.
+
+    A worse observation rests on its own evidence only (a cut seen by fresh pings counts even
+    while the state rests on a web check); a better or equal one must also re-check what put
+    the link in its current state (a DNS outage ends on a fresh DNS answer, not on pings).
+    """
+    if rank(observation.state, observation.outage_kind) > state.rank:
+        return observation.basis
+    return observation.basis | state.basis
+
+
+def streak_needs(state: TrackerState) -> frozenset[str]:
+    """The probe kinds the pending streak rests on."""
+    kinds: frozenset[str] = frozenset()
+    for observation in state.streak:
+        kinds |= needs(state, observation)
+    return kinds
 
 
 def advance(
@@ -98,9 +115,20 @@ def advance(
     observation = classify(cycle, policy, window=window, dns=dns, http=http)
     state = replace(state, window=window, dns=dns, http=http, last=observation)
 
-    if not (observation.basis | state.basis) <= cycle.kinds:
-        return state, [], []  # rests on a check that did not run in this cycle: does not count
-    return _fold(state, observation, policy)
+    if needs(state, observation) <= cycle.kinds:
+        return _fold(state, observation, policy)
+    # The observation rests on a check that did not run in this cycle: it does not count.
+    # But when the streak's own evidence was probed again and not seen again, the streak is
+    # over: failures that are not consecutive never confirm anything.
+    if state.streak and streak_needs(state) <= cycle.kinds:
+        streak_worse = rank(state.streak[0].state, state.streak[0].outage_kind) > state.rank
+        seen_worse = rank(observation.state, observation.outage_kind) > state.rank
+        seen_equal = rank(observation.state, observation.outage_kind) == state.rank
+        if streak_worse != seen_worse or seen_equal:
+            blips = _blip_of(state.streak, observation.at) if state.rank < rank("down", "dns") \
+                else []
+            return replace(state, streak=()), [], blips
+    return state, [], []
 
 
 def _fold(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import resource
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -45,7 +45,10 @@ class CyclePlan:
     """What to probe in one cycle, and with which timeouts (seconds) and ping mode.
 
     ``gateway`` is the gateway's address, or None with ``gateway_note`` saying why.
-    Empty ``dns`` or ``http`` means those checks are not due this cycle.
+    Empty ``dns`` or ``http`` means those checks are not due this cycle. ``abandon_checks_if``
+    is asked with the ping results (gateway included) as soon as they are in: when it says
+    yes (the internet is unreachable, so DNS and web checks can tell nothing), the cycle
+    does not wait for those checks and reports them as not run.
     """
 
     pings: tuple[PingTarget, ...]
@@ -58,6 +61,7 @@ class CyclePlan:
     dns_timeout: float
     http_timeout: float
     privileged: bool
+    abandon_checks_if: Callable[[Sequence[ProbeResult]], bool] | None = None
 
 
 def plan_for(
@@ -67,12 +71,13 @@ def plan_for(
     http: bool,
     privileged: bool,
     gateway_address: str | None,
+    abandon_checks_if: Callable[[Sequence[ProbeResult]], bool] | None = None,
 ) -> CyclePlan:
     """Build the plan of one cycle from the config.
 
     ``dns`` / ``http``: whether those checks are due. ``privileged``: from
     ``detect_ping_mode``. ``gateway_address``: the auto-detected gateway (``default_gateway``),
-    used when the config names none.
+    used when the config names none. ``abandon_checks_if``: see ``CyclePlan``.
     """
     if not config.gateway.enabled:
         gateway, note = None, NOTE_DISABLED
@@ -92,6 +97,7 @@ def plan_for(
         dns_timeout=schedule.dns_timeout.total_seconds(),
         http_timeout=schedule.http_timeout.total_seconds(),
         privileged=privileged,
+        abandon_checks_if=abandon_checks_if,
     )
 
 
@@ -108,9 +114,10 @@ def run_cycle(plan: CyclePlan) -> CycleResult:
     kinds: set[ProbeKind] = {"ping"}
     if plan.gateway:
         kinds.add("gateway")
-    if plan.dns:
+    ran = {result.kind for result in results}
+    if plan.dns and "dns" in ran:
         kinds.add("dns")
-    if plan.http:
+    if plan.http and "http" in ran:
         kinds.add("http")
     return CycleResult(
         started_at=started_at,
@@ -171,15 +178,29 @@ async def _probe_all(plan: CyclePlan, started_at: datetime) -> list[ProbeResult]
         for http_check in plan.http:
             probes.append(("http", http_check.name, http_check.url))
             jobs.append(_fetch_in_thread(executor, http_check, plan.http_timeout))
+    pinged = sum(1 for kind, _, _ in probes if kind in ("gateway", "ping"))
+    tasks = [asyncio.ensure_future(job) for job in jobs]
     try:
-        outcomes = await asyncio.gather(*jobs, return_exceptions=True)
+        ping_outcomes = await asyncio.gather(*tasks[:pinged], return_exceptions=True)
+        ping_results = [
+            outcome if isinstance(outcome, ProbeResult) else _crashed(probe, started_at, outcome)
+            for probe, outcome in zip(probes[:pinged], ping_outcomes, strict=True)
+        ]
+        if plan.abandon_checks_if is not None and tasks[pinged:] and (
+            plan.abandon_checks_if(ping_results)
+        ):
+            for task in tasks[pinged:]:
+                task.cancel()
+            await asyncio.gather(*tasks[pinged:], return_exceptions=True)
+            return ping_results
+        check_outcomes = await asyncio.gather(*tasks[pinged:], return_exceptions=True)
     finally:
         if executor is not None:
             # Do not wait: a thread still running ends on its own deadline.
             executor.shutdown(wait=False, cancel_futures=True)
-    return [
+    return ping_results + [
         outcome if isinstance(outcome, ProbeResult) else _crashed(probe, started_at, outcome)
-        for probe, outcome in zip(probes, outcomes, strict=True)
+        for probe, outcome in zip(probes[pinged:], check_outcomes, strict=True)
     ]
 
 

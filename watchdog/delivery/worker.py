@@ -103,20 +103,20 @@ class Deliverer:
             with self.store.write() as session:
                 outbox.mark_failed(session, message_id, self.now(), str(error),
                                    permanent=error.permanent, retry_after=error.retry_after)
-            log.warning("delivery_failed", channel=outgoing.channel, event=outgoing.event,
+            log.warning("delivery_failed", channel=outgoing.channel, message_event=outgoing.event,
                         permanent=error.permanent, error=str(error))
             return False
         except Exception as error:  # a bug in a template or sender: retry, and say what
             reason = f"{type(error).__name__}: {error}"
             with self.store.write() as session:
                 outbox.mark_failed(session, message_id, self.now(), reason, permanent=False)
-            log.error("delivery_error", channel=outgoing.channel, event=outgoing.event,
+            log.error("delivery_error", channel=outgoing.channel, message_event=outgoing.event,
                       error=reason)
             return False
         with self.store.write() as session:
             outbox.mark_sent(session, message_id, self.now(), result.response,
                              result.external_id, result.message_id)
-        log.info("delivered", channel=outgoing.channel, event=outgoing.event,
+        log.info("delivered", channel=outgoing.channel, message_event=outgoing.event,
                  late_s=round((sent_at - _event_at(outgoing)).total_seconds(), 1))
         return True
 

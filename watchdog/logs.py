@@ -79,6 +79,23 @@ def configure(
     )
 
 
+def configure_for_command(level: str = "warning") -> None:
+    """Logging for a short command (not ``run``): its stdout is its output, for people and
+    programs, so log events go to stderr, and only from ``level`` up."""
+    structlog.configure(
+        processors=[structlog.processors.add_log_level,
+                    structlog.dev.ConsoleRenderer(colors=False)],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=_stderr_logger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
+    # sys.stderr as it is when logging, not when configured: a test may have swapped it.
+    return structlog.PrintLogger(sys.stderr)
+
+
 def get_logger(name: str = "watchdog") -> Any:
     """A structlog logger; events are keyword fields: ``log.info("link_state", state="down")``."""
     return structlog.stdlib.get_logger(name)

@@ -410,8 +410,9 @@ def build_email(
     ``message_id`` is used exactly as given (``make_message_id``), so a message sent again
     after a crash carries the same id and the receiver can recognise it. ``in_reply_to`` and
     ``references`` thread follow-ups under the first message; when only ``in_reply_to`` is
-    given, References is set to it. ``date`` (aware) is the Date header: when the message was
-    raised, not when it finally leaves. Subject, names and bodies may be any Unicode text.
+    given, References is set to it. ``date`` (aware) is the Date header; the outbox passes the
+    time it leaves (a days-old Date is what spam filters reject), and the body states when
+    the event happened. Subject, names and bodies may be any Unicode text.
     ``html_body`` adds an HTML alternative to the text. ``headers`` adds headers or replaces
     ``Auto-Submitted: auto-generated`` (RFC 3834), which asks responders not to auto-reply.
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from watchdog.store.models import IncidentEvent, OutboxMessage
@@ -78,21 +78,31 @@ def enqueue(
 
 
 def last_sent_in_group(session: Session, group_key: str) -> datetime | None:
-    """When the group's newest message was sent or is due (for rate limiting)."""
+    """When the group's newest message was sent (or is being sent), for rate limiting.
+
+    A pending message does not count: the newer message that supersedes it takes its turn,
+    so a line that keeps flapping does not push the group's next notice further each time.
+    """
     rows = session.exec(
         select(OutboxMessage.sent_at, OutboxMessage.due_at)
         .where(col(OutboxMessage.group_key) == group_key,
-               col(OutboxMessage.status).in_(("sent", "pending", "sending")))
+               col(OutboxMessage.status).in_(("sent", "sending")))
     ).all()
     times = [sent or due for sent, due in rows]
     return max(times) if times else None
 
 
 def rush(session: Session, now: datetime) -> int:
-    """Make every waiting message due now (the link is back); return how many."""
+    """Make every message waiting for a retry due now (the link is back); return how many.
+
+    A grouped message not tried yet waits for its turn (a flapping incident's rate limit),
+    not for the link: rushing it at every recovery of a flapping line would be the storm
+    the grouping exists to prevent.
+    """
     result = session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.due_at) > now)
+        .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.due_at) > now,
+               or_(col(OutboxMessage.group_key).is_(None), col(OutboxMessage.attempts) > 0))
         .values(due_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)

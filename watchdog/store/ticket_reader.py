@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from watchdog.errors import DatabaseError
+from watchdog.errors import EX_USAGE, DatabaseError, UserError
 from watchdog.store.reader import connect
 from watchdog.store.timetext import from_text, to_text
 
@@ -132,15 +132,19 @@ def _messages(connection: sqlite3.Connection, where: str,
 
 
 def read_ticket(path: Path, reference: str) -> TicketDetail:
-    """One ticket with its timeline and messages; ``DatabaseError`` when unknown."""
+    """One ticket with its timeline and messages.
+
+    Raises ``UserError`` with ``EX_USAGE`` for an unknown reference (a bad argument, as for
+    ``ticket ack``), ``DatabaseError`` when the database cannot be read.
+    """
     with connect(Path(path)) as connection:
         _require_tickets(connection, path)
         row = connection.execute(
             f"SELECT {_INCIDENT_COLUMNS} FROM incident WHERE reference = ?",
             (reference.upper(),)).fetchone()
         if row is None:
-            raise DatabaseError(f"no ticket {reference} in {path}; 'watchdog tickets --all' "
-                                "lists them.")
+            raise UserError(f"no ticket {reference} in {path}; 'watchdog tickets --all' "
+                            "lists them.", EX_USAGE)
         timeline = tuple(
             TimelineRow(at=from_text(r[0]), kind=r[1], text=r[2], channel=r[3])
             for r in connection.execute(

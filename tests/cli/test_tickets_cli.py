@@ -1,0 +1,410 @@
+"""``watchdog tickets``, ``ticket show|ack|note|close``, ``outbox`` and ``notify-test``.
+
+The database is built as the daemon builds it (synthetic cycles through the store with the
+incident service attached, delivery through real SMTP and HTTP servers on loopback); the
+commands run in-process (``watchdog.cli.main``) or, where the exit code and the absence of a
+traceback are the point, as a child process.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import structlog
+import time_machine
+import trustme
+
+from tests.delivery.conftest import (
+    HOUR,
+    ISP_MAILBOX,
+    MANAGERS,
+    Rig,
+    build_rig,
+    close_rig,
+    header,
+    helpdesk_and_hook,
+    outbox_rows,
+    timeline,
+    verify_signature,
+    write_config,
+)
+from tests.store.store_helpers import at
+from tests.support.http_receiver import HttpReceiver
+from tests.support.smtp_server import HOST, SmtpServer
+from watchdog.cli import main
+from watchdog.config.zone import site_zone
+from watchdog.delivery.senders import build_senders
+from watchdog.delivery.worker import Deliverer
+from watchdog.errors import EX_USAGE
+from watchdog.store.writer import Store
+
+REFERENCE = "WD-2025-0001"
+TICKET_KEYS = {"reference", "kind", "started_at", "ended_at", "ticket_opened_at", "closed_at",
+               "closed_by", "acked_at", "reminders_sent", "gtr_breached", "cuts", "cause",
+               "pending_messages"}
+MESSAGE_KEYS = {"id", "channel", "event", "status", "reference", "event_at", "due_at",
+                "sent_at", "attempts", "last_error"}
+
+
+@pytest.fixture(scope="module")
+def tls_ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def smtp(tls_ca: trustme.CA) -> Iterator[SmtpServer]:
+    with SmtpServer(tls="starttls", auth=True, ca=tls_ca) as server:
+        yield server
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    with helpdesk_and_hook() as server:
+        yield server
+
+
+@pytest.fixture
+def site(tmp_path: Path, smtp: SmtpServer, receiver: HttpReceiver) -> Iterator[Rig]:
+    """The office, its config and database, with the daemon's store open."""
+    wired = build_rig(tmp_path, smtp, receiver)
+    yield wired
+    close_rig(wired)
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on: connecting is refused at once."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(autouse=True)
+def default_logging() -> Iterator[None]:
+    """A command may configure logging for its process; in-process, undo it afterwards."""
+    yield
+    structlog.reset_defaults()
+
+
+def run(capsys: pytest.CaptureFixture[str], wired: Rig, *argv: str) -> tuple[int, str, str]:
+    """``watchdog ARGV --config <the site's config>`` in-process: (exit code, out, err)."""
+    capsys.readouterr()  # what the test itself printed (the delivery's log) is not the command's
+    code = main([*argv, "--config", str(wired.config.source)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_process(wired: Rig, *argv: str) -> subprocess.CompletedProcess[str]:
+    """The same as a child process, for the exit code and what reaches the terminal."""
+    return subprocess.run([sys.executable, "-m", "watchdog", *argv, "--config",
+                           str(wired.config.source)],
+                          capture_output=True, text=True, timeout=60, check=False)
+
+
+def open_ticket(wired: Rig) -> None:
+    """Up, then an ISP outage from T0 + 60 s; its ticket opens two minutes in; delivered."""
+    wired.up(0)
+    wired.down(60)
+    wired.tick(180)
+    wired.deliver()
+
+
+def hours_later(wired: Rig, until: float, every: float = HOUR / 2) -> None:
+    """Cycles (still down) and delivery passes from the clock's time to ``until``."""
+    moment = (wired.clock() - at(0)).total_seconds() + every
+    while moment <= until:
+        wired.tick(moment)
+        wired.deliver()
+        moment += every
+
+
+def messages(wired: Rig) -> list[tuple[str, str]]:
+    return [(row.channel, row.event) for row in outbox_rows(wired.database)]
+
+
+# --- listing -----------------------------------------------------------------------------------
+
+
+def test_tickets_lists_the_open_ones_and_all_lists_every_one(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_ticket(site)
+    site.up(1000)  # the first ticket is over
+    site.deliver()
+    site.down(2000)
+    site.tick(2200)  # the second one opens
+    with time_machine.travel(at(3 * HOUR), tick=False):
+        code, out, err = run(capsys, site, "tickets")
+        assert (code, err) == (0, "")
+        assert out == ("WD-2025-0002  isp  since 2025-03-01 13:33  DOWN for 2 h 26 min  "
+                       "(0 reminder(s), 6 message(s) waiting)\n")
+        code, out, _ = run(capsys, site, "tickets", "--all")
+    assert code == 0
+    first, second = out.splitlines()
+    assert first == (f"{REFERENCE}  isp  since 2025-03-01 13:01  recovered 13:16:40  "
+                     "(0 reminder(s))")
+    assert second.startswith("WD-2025-0002  isp  since 2025-03-01 13:33  DOWN for 2 h 26 min")
+
+
+def test_tickets_says_so_when_there_is_none(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.up(0)
+    assert run(capsys, site, "tickets") == (
+        0, "No open ticket ('--all' lists every ticket).\n", "")
+    assert run(capsys, site, "tickets", "--all", "--json") == (0, "[]\n", "")
+
+
+def test_tickets_json_keeps_its_shape(site: Rig, capsys: pytest.CaptureFixture[str]) -> None:
+    open_ticket(site)
+    hours_later(site, 5 * HOUR)
+    site.up(5 * HOUR)
+    site.deliver()
+    code, out, _ = run(capsys, site, "tickets", "--all", "--json")
+    assert code == 0
+    (ticket,) = json.loads(out)
+    assert set(ticket) == TICKET_KEYS
+    assert ticket == ticket | {
+        "reference": REFERENCE, "kind": "isp", "started_at": "2025-03-01T13:01:00+01:00",
+        "ended_at": "2025-03-01T18:00:00+01:00", "ticket_opened_at": "2025-03-01T13:03:00+01:00",
+        "closed_at": None, "acked_at": None, "reminders_sent": 1, "gtr_breached": True,
+        "cuts": 1, "pending_messages": 0,
+    }
+    assert json.loads(run(capsys, site, "tickets", "--json")[1]) == []  # none open now
+
+    code, out, _ = run(capsys, site, "ticket", "show", REFERENCE, "--json")
+    assert code == 0
+    detail = json.loads(out)
+    assert set(detail) == TICKET_KEYS | {"timeline", "messages"}
+    assert [event["kind"] for event in detail["timeline"]][:2] == ["started", "ticket_opened"]
+    assert all(set(event) == {"at", "kind", "text", "channel"} for event in detail["timeline"])
+    assert all(set(message) == MESSAGE_KEYS for message in detail["messages"])
+    assert {message["status"] for message in detail["messages"]} == {"sent"}
+
+
+# --- one ticket ----------------------------------------------------------------------------------
+
+
+def fail_some(wired: Rig) -> None:
+    """The ISP's mailbox refuses the report for good; management's mail is greylisted."""
+    wired.smtp.fail_next("550 5.1.1 Mailbox unavailable")
+    wired.deliver("isp")
+    wired.smtp.fail_next("451 4.7.1 Greylisted, try again later")
+    wired.deliver("management")
+    for channel in ("helpdesk", "lan-hook"):
+        wired.deliver(channel)
+
+
+def test_ticket_show_prints_the_timeline_and_what_waits_with_its_last_error(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.up(0)
+    site.down(60)
+    site.tick(180)
+    fail_some(site)
+    with time_machine.travel(at(300), tick=False):
+        code, out, err = run(capsys, site, "ticket", "show", REFERENCE.lower())
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{REFERENCE}  isp  since 2025-03-01 13:01  DOWN for 4 min")
+    assert lines[1] == ("  the gateway 192.168.1.1 answers but 3 of 3 internet targets do "
+                        "not answer")
+    assert "  2025-03-01 13:03  ticket_opened ticket WD-2025-0001 opened with isp, helpdesk" \
+        in lines
+    failed = next(line for line in lines if " failed " in line)
+    assert failed.startswith("  2025-03-01 13:03  failed        ticket_open could not be "
+                             "delivered: ")
+    assert "550 5.1.1 Mailbox unavailable" in failed and failed.endswith("[isp]")
+    assert "  2025-03-01 13:03  sent          ticket_open sent (HTTP 201, ticket HD-1) " \
+           "[helpdesk]" in lines
+    waiting = lines[lines.index("Not delivered yet:") + 1:]
+    assert [line.split(":")[0].split()[-1] for line in waiting] == [
+        "management", "isp", "management"]
+    assert "outage_started (pending, 1 attempt(s), next try 2025-03-01 13:03)" in waiting[0]
+    assert waiting[0].endswith("451 4.7.1 Greylisted, try again later")
+    assert "ticket_open (failed, 1 attempt(s)) — SMTP server" in waiting[1]
+    assert "ticket_opened (pending, 0 attempt(s)" in waiting[2]
+
+
+def test_outbox_lists_what_waits_and_what_failed_with_the_last_error(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site.up(0)
+    site.down(60)
+    site.tick(180)
+    fail_some(site)
+    code, out, _ = run(capsys, site, "outbox")
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("#1 management: outage_started (pending, 1 attempt(s), next try ")
+    assert lines[0].endswith("did not take the message: 451 4.7.1 Greylisted, try again later")
+    assert lines[1].startswith("#3 isp: ticket_open (failed, 1 attempt(s)) — ")
+    assert lines[1].endswith("550 5.1.1 Mailbox unavailable")
+    code, out, _ = run(capsys, site, "outbox", "--json")
+    listed = json.loads(out)
+    assert all(set(message) == MESSAGE_KEYS for message in listed)
+    assert [(m["channel"], m["status"], m["reference"]) for m in listed] == [
+        ("management", "pending", REFERENCE), ("isp", "failed", REFERENCE),
+        ("management", "pending", REFERENCE)]
+
+    site.clock.set(at(300))  # management's retry comes; the refusal stays refused
+    site.deliver()
+    assert run(capsys, site, "outbox")[1].splitlines() == [lines[1]]
+
+
+def test_ticket_ack_stops_management_alerts_but_the_isp_is_still_reminded(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_ticket(site)
+    with time_machine.travel(at(600), tick=False):
+        code, out, err = run(capsys, site, "ticket", "ack", REFERENCE)
+    assert (code, err) == (0, "")
+    assert out == (f"{REFERENCE}: acknowledged: management stops getting escalation alerts; "
+                   "reminders to the provider go on\n")
+    hours_later(site, 25 * HOUR)
+
+    sent = messages(site)
+    assert sent.count(("isp", "ticket_reminder")) == 2  # gtr (4 h) and 24 h
+    assert sent.count(("helpdesk", "ticket_reminder")) == 2
+    assert ("management", "escalated") not in sent
+    assert len(site.mailbox(ISP_MAILBOX)) == 3  # the report and two reminders
+    acked = [(kind, text) for kind, text, _ in timeline(site.database) if kind == "acked"]
+    assert len(acked) == 1
+    (ticket,) = json.loads(run(capsys, site, "tickets", "--json")[1])
+    assert ticket["acked_at"] == "2025-03-01T13:10:00+01:00"
+
+
+def test_ticket_note_adds_the_text_to_the_timeline(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_ticket(site)
+    with time_machine.travel(at(900), tick=False):
+        code, out, _ = run(capsys, site, "ticket", "note", REFERENCE, "the", "technician",
+                           "comes", "on", "Monday")
+    assert (code, out) == (0, f"{REFERENCE}: the technician comes on Monday\n")
+    assert ("note", "the technician comes on Monday", None) in timeline(site.database)
+    show = run(capsys, site, "ticket", "show", REFERENCE)[1]
+    assert "  2025-03-01 13:15  note          the technician comes on Monday" in show
+
+
+def test_ticket_close_stops_the_reminders_and_closing_twice_is_one_sentence(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_ticket(site)
+    with time_machine.travel(at(600), tick=False):
+        assert run(capsys, site, "ticket", "close", REFERENCE) == (
+            0, f"{REFERENCE}: closed by hand: no more reminders\n", "")
+    hours_later(site, 30 * HOUR)
+    sent = messages(site)
+    assert [event for _, event in sent if event in ("ticket_reminder", "escalated")] == []
+    assert len(site.mailbox(ISP_MAILBOX)) == 1  # the report only
+    assert run(capsys, site, "tickets")[1] == "No open ticket ('--all' lists every ticket).\n"
+    (ticket,) = json.loads(run(capsys, site, "tickets", "--all", "--json")[1])
+    assert (ticket["closed_at"], ticket["closed_by"]) == ("2025-03-01T13:10:00+01:00", "manual")
+
+    again = run_process(site, "ticket", "close", REFERENCE)
+    assert again.returncode == EX_USAGE
+    assert again.stderr == f"watchdog: {REFERENCE} is already closed\n"
+    assert again.stdout == ""
+
+
+@pytest.mark.parametrize("action", [["show"], ["ack"], ["close"], ["note", "some", "text"]])
+def test_an_unknown_reference_is_one_sentence_and_exit_64(
+    site: Rig, capsys: pytest.CaptureFixture[str], action: list[str]
+) -> None:
+    open_ticket(site)
+    code, out, err = run(capsys, site, "ticket", action[0], "WD-2025-0999", *action[1:])
+    assert (code, out) == (EX_USAGE, "")
+    assert err.startswith("watchdog: no ticket WD-2025-0999")
+    assert "'watchdog tickets --all' lists them" in err and err.count("\n") == 1
+
+
+def test_an_unknown_reference_ends_the_process_without_a_traceback(site: Rig) -> None:
+    open_ticket(site)
+    result = run_process(site, "ticket", "show", "WD-2025-0999")
+    assert result.returncode == EX_USAGE, result.stderr
+    assert result.stderr == (f"watchdog: no ticket WD-2025-0999 in {site.database}; "
+                             "'watchdog tickets --all' lists them.\n")
+    assert result.stdout == ""
+
+
+# --- notify-test -------------------------------------------------------------------------------
+
+
+def test_notify_test_sends_a_test_through_each_channel_and_exits_0(
+    tmp_path: Path, smtp: SmtpServer, receiver: HttpReceiver,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    wired = build_rig(tmp_path, smtp, receiver, rest_helpdesk=False)
+    try:
+        code, out, err = run(capsys, wired, "notify-test")
+    finally:
+        close_rig(wired)
+    assert (code, err) == (0, "")
+    # The notification channels only: a test to a ticket backend would open a real ticket.
+    assert out.splitlines() == [
+        "management: ok — 250 OK queued as Q0001",
+        "lan-hook: ok — HTTP 200",
+    ]
+    tests = [item.message for item in smtp.messages]
+    assert [header(message, "Subject") for message in tests] == [
+        '[Example Office] Test message from the internet watchdog (channel "management")']
+    (hook,) = receiver.requests
+    assert hook.json()["event"] == "test"
+    assert verify_signature(hook, now=datetime.now(UTC))
+    assert {row.status for row in outbox_rows(wired.database)} == {"sent"}
+
+
+def test_notify_test_with_a_dead_channel_says_why_and_exits_1(
+    tmp_path: Path, smtp: SmtpServer, receiver: HttpReceiver, closed_port: int
+) -> None:
+    wired = build_rig(tmp_path, smtp, receiver, rest_helpdesk=False, management_port=closed_port)
+    close_rig(wired)
+    result = run_process(wired, "notify-test")
+    assert result.returncode == 1, result.stderr
+    assert result.stdout.splitlines() == [
+        f"management: FAILED — SMTP server 127.0.0.1:{closed_port} refused the connection",
+        "lan-hook: ok — HTTP 200",
+    ]
+    assert "Traceback" not in result.stderr
+
+    # The relay is fixed; the failed test is not sent hours later by the outbox.
+    config = write_config(tmp_path, smtp, receiver, rest_helpdesk=False)
+    (failed,) = outbox_rows(wired.database, "status != 'sent'")
+    assert (failed.channel, failed.event, failed.status) == ("management", "test", "failed")
+    now = failed.due_at
+    deliverer = Deliverer(Store.open(wired.database), build_senders(config, site_zone(config)),
+                          now=lambda: now)
+    try:
+        for _ in range(5):
+            now += timedelta(minutes=10)
+            assert deliverer.deliver_all() == 0
+    finally:
+        deliverer.store.close()
+    assert not [item for item in smtp.messages if MANAGERS[0] in item.rcpt_tos]
+    assert outbox_rows(wired.database, "status != 'sent'") == [failed]
+
+
+def test_notify_test_for_an_unknown_channel_is_one_sentence_and_exit_64(site: Rig) -> None:
+    result = run_process(site, "notify-test", "--channel", "nope")
+    assert result.returncode == EX_USAGE
+    assert result.stderr == ("watchdog: no channel 'nope' (known: isp, it, helpdesk, "
+                             "management, lan-hook)\n")
+    assert result.stdout == ""
+
+
+def test_notify_test_tests_the_notification_channels_and_leaves_the_isp_alone(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, site, "notify-test")
+    assert code == 0, out
+    assert site.mailbox(ISP_MAILBOX) == []
+    assert site.requests("/tickets") == []

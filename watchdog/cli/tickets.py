@@ -190,7 +190,8 @@ def notify_test(args: argparse.Namespace) -> int:
             known = ", ".join(senders) or "none configured"
             raise UserError(f"no channel {args.channel!r} (known: {known})", EX_USAGE)
     else:
-        names = [channel.name for channel in (*config.notify.email, *config.notify.webhook)]
+        names = [mail.name for mail in config.notify.email]
+        names += [hook.name for hook in config.notify.webhook]
     if not names:
         print("No notification channel is configured ([[notify.email]], [[notify.webhook]]).")
         return 0

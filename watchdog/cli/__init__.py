@@ -42,6 +42,12 @@ def _outages(args: argparse.Namespace) -> int:
     return command(args)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from watchdog.cli.report import command
+
+    return command(args)
+
+
 def _config_check(args: argparse.Namespace) -> int:
     from watchdog.cli.config_cmd import command
 
@@ -96,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
                               "an ISO time; default: all)")
     outages.add_argument("--json", action="store_true", help="print JSON for programs")
     outages.set_defaults(handler=_outages)
+
+    report = commands.add_parser("report", parents=[common],
+                                 help="a month's availability, outages and tickets")
+    report.add_argument("--month", nargs="?", const="", default="", metavar="YYYY-MM",
+                        help="the month (default: this month)")
+    report.add_argument("--json", action="store_true", help="print JSON for programs")
+    report.set_defaults(handler=_report)
 
     listing = commands.add_parser("tickets", parents=[common],
                                   help="open tickets (--all: every ticket)")

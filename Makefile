@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config/watchdog.toml
 # System packages the end-to-end tests need (network namespaces, packet loss, systemd-analyze).
-SYSTEM_PACKAGES := iproute2 nftables procps
+SYSTEM_PACKAGES := iproute2 nftables procps systemd
 
 .PHONY: run test lint typecheck pytest system-deps bench clean
 
@@ -29,6 +29,7 @@ system-deps:
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
 	command -v nft >/dev/null || missing="$$missing nftables"; \
 	command -v pgrep >/dev/null || missing="$$missing procps"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	if [ -n "$$missing" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "installing system packages:$$missing"; \
@@ -55,3 +56,12 @@ bench: $(VENV)/.installed-test system-deps
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+# Install as a systemd service (README, "Install as a service"); run again to upgrade.
+# DESTDIR=DIR stages into DIR; `make uninstall PURGE=1` also removes the config and the data.
+.PHONY: install uninstall
+install:
+	DESTDIR="$(DESTDIR)" bash tools/install.sh install
+
+uninstall:
+	DESTDIR="$(DESTDIR)" PURGE="$(PURGE)" bash tools/install.sh uninstall

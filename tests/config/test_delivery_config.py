@@ -11,6 +11,7 @@ from tests.config.test_config import MINIMAL, problems_of, write
 from watchdog.cli import main
 from watchdog.config import load_config
 from watchdog.config.secrets import Secret
+from watchdog.errors import ConfigError
 
 DELIVERY = MINIMAL + """
 [isp]
@@ -125,3 +126,16 @@ def test_it_explains_each_delivery_problem(
     assert len(problems) == 1, problems
     assert f": {key}: " in problems[0]
     assert words in problems[0]
+
+
+def test_read_commands_do_not_need_the_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The secret file is missing (or readable by the service alone): status must still work.
+    monkeypatch.delenv("HOOK_SECRET", raising=False)
+    path = write(tmp_path, DELIVERY)
+    config = load_config(path, secrets=False)
+    assert config.smtp[0].password is None
+    assert config.notify.webhook[0].hmac_secret is None
+    with pytest.raises(ConfigError):
+        load_config(path)

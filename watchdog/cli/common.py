@@ -10,9 +10,13 @@ from typing import Any
 from watchdog.config import Config, humanize, load_config
 
 
-def config_from(args: argparse.Namespace) -> Config:
-    """The validated config for ``args`` (``--config``, ``--database``)."""
-    return load_config(args.config, database=args.database)
+def config_from(args: argparse.Namespace, *, secrets: bool = False) -> Config:
+    """The validated config for ``args`` (``--config``, ``--database``).
+
+    Secrets are read only by the commands that send (``run``, ``notify-test``) and by
+    ``config check``: a group member's ``status`` never needs the root-only secret files.
+    """
+    return load_config(args.config, database=args.database, secrets=secrets)
 
 
 def local_time(moment: datetime, zone: tzinfo, now: datetime | None = None) -> str:

@@ -9,13 +9,13 @@ from watchdog.config import Config
 
 
 def command(args: argparse.Namespace) -> int:
-    config = config_from(args)
+    config = config_from(args, secrets=True)
     from watchdog import logs
 
     logs.configure()
     from watchdog.daemon.runner import run
 
     def reload_config() -> Config:
-        return config_from(args)  # the same lookup as at start (SIGHUP)
+        return config_from(args, secrets=True)  # the same lookup as at start (SIGHUP)
 
     return run(config, reload_config)

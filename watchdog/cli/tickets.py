@@ -182,7 +182,7 @@ def notify_test(args: argparse.Namespace) -> int:
     from watchdog.store.writer import Store
 
     logs.configure_for_command("error")  # stdout is the results; each FAILED says why
-    config = config_from(args)
+    config = config_from(args, secrets=True)
     senders = build_senders(config, site_zone(config))
     if args.channel:
         names = [name for name in senders if name == args.channel]

@@ -6,6 +6,7 @@ Lookup order: ``--config``, ``$WATCHDOG_CONFIG``, ``/etc/connectivity-watchdog/w
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import difflib
 import os
@@ -25,6 +26,9 @@ SYSTEM_CONFIG = Path("/etc/connectivity-watchdog/watchdog.toml")
 LOCAL_CONFIG = Path("config/watchdog.toml")
 ENV_CONFIG = "WATCHDOG_CONFIG"
 ENV_DATABASE = "WATCHDOG_DATABASE"
+
+# Whether secret files and variables are read while converting (see ``parse_config``).
+_READ_SECRETS: contextvars.ContextVar[bool] = contextvars.ContextVar("read_secrets", default=True)
 
 
 def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -50,28 +54,43 @@ def find_config(explicit: str | os.PathLike[str] | None = None) -> Path:
 
 
 def load_config(
-    explicit: str | os.PathLike[str] | None = None, database: str | None = None
+    explicit: str | os.PathLike[str] | None = None,
+    database: str | None = None,
+    *,
+    secrets: bool = True,
 ) -> Config:
-    """Find, read and validate the config; ``database`` (or ``$WATCHDOG_DATABASE``) overrides."""
+    """Find, read and validate the config; ``database`` (or ``$WATCHDOG_DATABASE``) overrides.
+
+    With ``secrets=False`` secret files and variables are not read (their keys stay None):
+    the read-only commands need none, so a secret file may be readable by the service alone.
+    """
     path = find_config(explicit)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except PermissionError:
-        raise ConfigError([f"{path}: cannot be read (permission denied); run as a member of "
-                           "the file's group or fix its mode"]) from None
+        from watchdog.store.files import group_hint
+
+        raise ConfigError([f"{path}: cannot be read (permission denied); {group_hint(path)}"]
+                          ) from None
     except OSError as error:
         raise ConfigError([f"{path}: cannot be read ({error.strerror})"]) from None
     except UnicodeDecodeError:
         raise ConfigError([f"{path}: is not UTF-8 text; save it as UTF-8"]) from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError([f"{path}: is not valid TOML ({error}); fix the syntax there"]) from None
-    return parse_config(raw, path, database=database)
+    return parse_config(raw, path, database=database, secrets=secrets)
 
 
-def parse_config(raw: dict[str, Any], path: Path, database: str | None = None) -> Config:
+def parse_config(
+    raw: dict[str, Any], path: Path, database: str | None = None, *, secrets: bool = True
+) -> Config:
     """Build a ``Config`` from parsed TOML, or raise ``ConfigError`` with every problem."""
     problems: list[str] = []
-    values = _convert(raw, Config, "", path, problems)
+    token = _READ_SECRETS.set(secrets)
+    try:
+        values = _convert(raw, Config, "", path, problems)
+    finally:
+        _READ_SECRETS.reset(token)
     if problems:
         raise ConfigError(problems)
     config = typing.cast(Config, values)
@@ -224,7 +243,9 @@ def _convert_table(
     if missing or len(arguments) != len([n for n in table if n in fields]):
         return None
     for name, spec in fields.items():
-        if spec.metadata.get("secret"):
+        if spec.metadata.get("secret") and not _READ_SECRETS.get():
+            arguments[name] = None
+        elif spec.metadata.get("secret"):
             key = f"{prefix}.{name}" if prefix else name
             secret, problem = resolve(arguments.get(name), arguments.get(f"{name}_file", ""),
                                       arguments.get(f"{name}_env", ""), path.parent)

@@ -18,47 +18,13 @@ from watchdog.errors import EX_SOFTWARE, EX_USAGE, ConfigError, UserError
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _run(args: argparse.Namespace) -> int:
-    from watchdog.cli.run_cmd import command
+def _lazy(module: str, function: str = "command") -> Handler:
+    """A handler that imports its command's module only when that command runs."""
 
-    return command(args)
-
-
-def _status(args: argparse.Namespace) -> int:
-    from watchdog.cli.status import command
-
-    return command(args)
-
-
-def _check(args: argparse.Namespace) -> int:
-    from watchdog.cli.check import command
-
-    return command(args)
-
-
-def _outages(args: argparse.Namespace) -> int:
-    from watchdog.cli.outages import command
-
-    return command(args)
-
-
-def _report(args: argparse.Namespace) -> int:
-    from watchdog.cli.report import command
-
-    return command(args)
-
-
-def _config_check(args: argparse.Namespace) -> int:
-    from watchdog.cli.config_cmd import command
-
-    return command(args)
-
-
-def _tickets(name: str) -> Handler:
     def handler(args: argparse.Namespace) -> int:
-        from watchdog.cli import tickets
+        import importlib
 
-        command: Handler = getattr(tickets, name)
+        command: Handler = getattr(importlib.import_module(f"watchdog.cli.{module}"), function)
         return command(args)
 
     return handler
@@ -84,37 +50,37 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     run = commands.add_parser("run", parents=[common], help="run the daemon in the foreground")
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_lazy("run_cmd"))
 
     status = commands.add_parser("status", parents=[common],
                                  help="the link's state, since when, uptime, last results")
     status.add_argument("--json", action="store_true", help="print JSON for programs")
-    status.set_defaults(handler=_status)
+    status.set_defaults(handler=_lazy("status"))
 
     check = commands.add_parser("check", parents=[common],
                                 help="probe every target now; exit 0 up, 1 degraded, 2 down")
     check.add_argument("--json", action="store_true", help="print JSON for programs")
-    check.set_defaults(handler=_check)
+    check.set_defaults(handler=_lazy("check"))
 
     outages = commands.add_parser("outages", parents=[common], help="list recorded outages")
     outages.add_argument("--since", metavar="DATE",
                          help="only outages still going on at or after DATE (YYYY-MM-DD or "
                               "an ISO time; default: all)")
     outages.add_argument("--json", action="store_true", help="print JSON for programs")
-    outages.set_defaults(handler=_outages)
+    outages.set_defaults(handler=_lazy("outages"))
 
     report = commands.add_parser("report", parents=[common],
                                  help="a month's availability, outages and tickets")
     report.add_argument("--month", nargs="?", const="", default="", metavar="YYYY-MM",
                         help="the month (default: this month)")
     report.add_argument("--json", action="store_true", help="print JSON for programs")
-    report.set_defaults(handler=_report)
+    report.set_defaults(handler=_lazy("report"))
 
     listing = commands.add_parser("tickets", parents=[common],
                                   help="open tickets (--all: every ticket)")
     listing.add_argument("--all", action="store_true", help="also closed and recovered ones")
     listing.add_argument("--json", action="store_true", help="print JSON for programs")
-    listing.set_defaults(handler=_tickets("tickets"))
+    listing.set_defaults(handler=_lazy("tickets", "tickets"))
 
     ticket = commands.add_parser("ticket", help="one ticket: show, ack, note, close")
     ticket_commands = ticket.add_subparsers(dest="ticket_command", metavar="ACTION",
@@ -123,27 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
     show = ticket_commands.add_parser("show", parents=[common], help="the ticket's timeline")
     show.add_argument("reference", metavar="REF", help="e.g. WD-2026-0007")
     show.add_argument("--json", action="store_true", help="print JSON for programs")
-    show.set_defaults(handler=_tickets("show"))
+    show.set_defaults(handler=_lazy("tickets", "show"))
     for action, text in (("ack", "acknowledge: stop escalation alerts to management"),
                          ("close", "close by hand: no more reminders")):
         sub = ticket_commands.add_parser(action, parents=[common], help=text)
         sub.add_argument("reference", metavar="REF")
-        sub.set_defaults(handler=_tickets(action))
+        sub.set_defaults(handler=_lazy("tickets", action))
     note = ticket_commands.add_parser("note", parents=[common], help="add a note to the timeline")
     note.add_argument("reference", metavar="REF")
     note.add_argument("text", nargs="+", metavar="TEXT")
-    note.set_defaults(handler=_tickets("note"))
+    note.set_defaults(handler=_lazy("tickets", "note"))
 
     outbox = commands.add_parser("outbox", parents=[common],
                                  help="messages not delivered yet, with their last error")
     outbox.add_argument("--all", action="store_true", help="also those sent in the last day")
     outbox.add_argument("--json", action="store_true", help="print JSON for programs")
-    outbox.set_defaults(handler=_tickets("outbox"))
+    outbox.set_defaults(handler=_lazy("tickets", "outbox"))
 
     notify = commands.add_parser("notify-test", parents=[common],
                                  help="send a test through each channel now")
     notify.add_argument("--channel", metavar="NAME", help="only this channel")
-    notify.set_defaults(handler=_tickets("notify_test"))
+    notify.set_defaults(handler=_lazy("tickets", "notify_test"))
 
     config = commands.add_parser("config", help="configuration commands")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION",
@@ -151,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     config_commands.required = True
     config_check = config_commands.add_parser(
         "check", parents=[common], help="print the effective config or one line per problem")
-    config_check.set_defaults(handler=_config_check)
+    config_check.set_defaults(handler=_lazy("config_cmd"))
     return parser
 
 

@@ -636,6 +636,50 @@ class Lab:
         """Run ``python -c code args...`` (the project's interpreter) in ``node``'s namespace."""
         return self.run(node, [self.python, "-c", code, *args], **run_kwargs)
 
+    def start_listener(
+        self,
+        node: Node,
+        argv: Sequence[str | os.PathLike[str]],
+        address: str,
+        port: int,
+        *,
+        output: Path | None = None,
+        timeout: float = SERVICE_READY_TIMEOUT,
+    ) -> subprocess.Popen[bytes]:
+        """Start a TCP server ``argv`` in ``node``'s namespace and wait until ``address:port``
+        accepts connections from inside that namespace; return its process.
+
+        Its stdout and stderr go to ``output`` (default: a file in the lab's work directory).
+        ``close()`` stops it if it still runs. ``LabError`` (with what it printed) when it exits
+        or is not accepting after ``timeout`` seconds; it is killed then.
+        """
+        assert self.workdir is not None
+        log = output or self.workdir / f"listener-{node}-{address}-{port}.log"
+        with open(log, "ab") as stream:
+            process: subprocess.Popen[bytes] = self.exec(
+                node, argv, stdin=subprocess.DEVNULL, stdout=stream, stderr=subprocess.STDOUT)
+        command = " ".join(os.fspath(arg) for arg in argv)
+        deadline = time.monotonic() + timeout
+        while True:
+            if process.poll() is not None:
+                raise LabError(f"{command} in {node} exited with "
+                               f"{process.returncode}:\n{log.read_text(errors='replace')}")
+            with self.open_socket(node, socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.settimeout(0.2)
+                try:
+                    probe.connect((address, port))
+                except OSError:
+                    pass
+                else:
+                    return process
+            if time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                raise LabError(f"{command} in {node} was not accepting "
+                               f"on {address}:{port} after {timeout:.0f} s:\n"
+                               f"{log.read_text(errors='replace')}")
+            time.sleep(0.02)
+
     def open_socket(self, node: Node, family: int = socket.AF_INET,
                     kind: int = socket.SOCK_STREAM, proto: int = 0) -> socket.socket:
         """A socket of this process that lives in ``node``'s namespace (no subprocess needed).

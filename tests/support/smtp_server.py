@@ -23,21 +23,40 @@ message, raw bytes, EHLO name, login, TLS) and answered "250 OK queued as <id>";
 
 As a fixture: import ``smtp_servers`` into a conftest; ``smtp_servers(**options)`` starts a
 server for the test and stops it afterwards.
+
+As a script (foreground, stops on SIGTERM or Ctrl-C; prints "listening on ADDRESS:PORT" once
+ready), appending each accepted message as a JSON line to FILE: the ISP's or management's mail
+server "on the internet" of the end-to-end tests in network namespaces::
+
+    python tests/support/smtp_server.py --listen 203.0.113.25:25 --log FILE [--data-delay S]
+
+A JSON line: {"at": ISO time, "message_id", "subject", "from", "to": [envelope recipients],
+"in_reply_to", "references", "date", "body": the text part}. ``--data-delay`` (``data_delay``
+in-process) holds the answer to each message's data that many seconds *after* the message
+is recorded (and logged): a slow server, so that a client can be killed while its message is
+in flight, already received but not yet acknowledged.
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import contextlib
 import hmac
+import json
+import signal
 import ssl
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any, Literal
 
 import pytest
@@ -116,13 +135,18 @@ class SmtpServer:
         username: str = USERNAME,
         password: str = PASSWORD,
         host: str = HOST,
+        port: int = 0,
+        log: Path | None = None,
+        data_delay: float = 0.0,
     ) -> None:
         self.tls = tls
         self.auth = auth
         self.username = username
         self.password = password
         self.host = host
-        self.port = 0
+        self.port = port
+        self.log = log
+        self.data_delay = data_delay
         self.messages: list[ReceivedMessage] = []
         self.ehlo_names: list[str] = []
         self._failures: list[_Failure] = []
@@ -141,7 +165,7 @@ class SmtpServer:
         self._controller = _Controller(
             _Handler(self),
             hostname=host,
-            port=0,
+            port=port,
             server_hostname=SERVER_NAME,
             ssl_context=server_context if tls == "implicit" else None,
             tls_context=server_context if tls == "starttls" else None,
@@ -215,6 +239,9 @@ class SmtpServer:
     def _record(self, received: ReceivedMessage) -> str:
         with self._changed:
             self.messages.append(received)
+            if self.log is not None:
+                with self.log.open("a", encoding="utf-8") as log:
+                    log.write(json.dumps(log_record(received), ensure_ascii=False) + "\n")
             self._queue_number += 1
             self._changed.notify_all()
             return f"250 OK queued as Q{self._queue_number:04d}"
@@ -276,4 +303,74 @@ class _Handler:
             login=session.auth_data if isinstance(session.auth_data, str) else None,
             tls=transport is not None and transport.get_extra_info("ssl_object") is not None,
         )
-        return self.owner._record(received)
+        reply = self.owner._record(received)
+        if self.owner.data_delay > 0:
+            await asyncio.sleep(self.owner.data_delay)  # received, not yet acknowledged
+        return reply
+
+
+def log_record(received: ReceivedMessage) -> dict[str, Any]:
+    """The JSON line the script writes for an accepted message."""
+    message = received.message
+    body = message.get_body(preferencelist=("plain",))
+    text = body.get_content() if isinstance(body, EmailMessage) else ""
+    return {
+        "at": datetime.now(UTC).isoformat(),
+        "message_id": _header(message, "Message-ID"),
+        "subject": _header(message, "Subject"),
+        "from": received.mail_from,
+        "to": list(received.rcpt_tos),
+        "in_reply_to": _header(message, "In-Reply-To"),
+        "references": _header(message, "References"),
+        "date": _header(message, "Date"),
+        "body": text,
+    }
+
+
+def _header(message: EmailMessage, name: str) -> str | None:
+    """A header's value without the folding whitespace the parser keeps: a long Message-ID
+    arrives folded onto a second line and would read " <...>"."""
+    value = message.get(name)
+    return None if value is None else str(value).strip()
+
+
+def _parse_listen(text: str) -> tuple[str, int]:
+    """``ADDRESS:PORT`` or ``[IPV6]:PORT`` to (address, port)."""
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not ADDRESS:PORT (e.g. 127.0.0.1:2525)")
+    return host, int(port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="An SMTP server that logs every message.")
+    parser.add_argument("--listen", type=_parse_listen, required=True, help="ADDRESS:PORT")
+    parser.add_argument("--log", type=Path, required=True,
+                        help="append accepted messages here (JSON lines)")
+    parser.add_argument("--data-delay", type=float, default=0.0, metavar="SECONDS",
+                        help="answer each message's data this long after recording it")
+    arguments = parser.parse_args(argv)
+    stopped = threading.Event()
+
+    def stop(signal_number: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    host, port = arguments.listen
+    server = SmtpServer(host=host, port=port, log=arguments.log,
+                        data_delay=arguments.data_delay).start()
+    address = f"[{server.host}]" if ":" in server.host else server.host
+    print(f"listening on {address}:{server.port}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        try:
+            while not stopped.wait(1.0):
+                pass
+        finally:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

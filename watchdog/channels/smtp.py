@@ -91,7 +91,7 @@ class _MessageIdListHeader(UnstructuredHeader, BaseHeader):
 
 
 _HEADER_TYPES = HeaderRegistry()
-for _name in ("in-reply-to", "references"):
+for _name in ("message-id", "in-reply-to", "references"):
     _HEADER_TYPES.map_to_type(_name, _MessageIdListHeader)
 
 # The policy of every message built here: email.policy.default, plus

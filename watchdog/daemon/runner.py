@@ -199,13 +199,28 @@ class Daemon:
         except Exception as error:  # keep the daemon alive; the next run retries
             log.error("maintenance_failed", error=str(error))
 
-    def _deliver_job(self, channel: str) -> None:
+    def _deliver(self, channel: str) -> None:
         if self.deliverer is None:
             return
         try:
             self.deliverer.deliver(channel)
         except Exception as error:  # the database was busy or broken: try again next second
             log.error("delivery_pass_failed", channel=channel, error=str(error))
+
+    def _deliver_job(self, channel: str, scheduler: BackgroundScheduler) -> None:
+        """One channel's pass, then the next one a second after it ends.
+
+        Like the cycle, it schedules its successor, so a send that hangs for its whole timeout
+        (the relay is behind the dead internet) delays only this channel and never piles up
+        skipped runs.
+        """
+        self._deliver(channel)
+        if self.stopping.is_set() or self.deliverer is None:
+            return
+        if channel in self.deliverer.senders:
+            scheduler.add_job(self._deliver_job, "date", args=[channel, scheduler],
+                              run_date=self.now() + DELIVERY_INTERVAL, id=f"deliver:{channel}",
+                              replace_existing=True, misfire_grace_time=None)
 
     # --- reload ------------------------------------------------------------------------
 
@@ -262,10 +277,12 @@ class Daemon:
         for job in scheduler.get_jobs():
             if job.id.startswith("deliver:") and job.id[len("deliver:"):] not in wanted:
                 job.remove()
+        scheduled = {job.id for job in scheduler.get_jobs()}
         for channel in sorted(wanted):
-            scheduler.add_job(self._deliver_job, "interval", args=[channel],
-                              seconds=DELIVERY_INTERVAL.total_seconds(),
-                              id=f"deliver:{channel}", replace_existing=True)
+            if f"deliver:{channel}" not in scheduled:
+                scheduler.add_job(self._deliver_job, "date", args=[channel, scheduler],
+                                  run_date=self.now(), id=f"deliver:{channel}",
+                                  misfire_grace_time=None)
 
     def flush(self, seconds: float = FLUSH_SECONDS) -> None:
         """Give every channel up to ``seconds`` to send what is due (at shutdown).
@@ -276,7 +293,7 @@ class Daemon:
         deliverer = self.deliverer
         if deliverer is None or not deliverer.senders:
             return
-        threads = [threading.Thread(target=self._deliver_job, args=[name], daemon=True)
+        threads = [threading.Thread(target=self._deliver, args=[name], daemon=True)
                    for name in deliverer.senders]
         for thread in threads:
             thread.start()

@@ -99,6 +99,11 @@ def rush(session: Session, now: datetime) -> int:
     not for the link: rushing it at every recovery of a flapping line would be the storm
     the grouping exists to prevent.
     """
+    # A message in flight now may fail from an attempt begun while the link was down: mark
+    # it rushed (due after its attempt began), so ``mark_failed`` retries it at once.
+    session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.status) == "sending").values(due_at=now)
+    )
     result = session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.due_at) > now,
@@ -186,5 +191,8 @@ def mark_failed(
                                       channel=row.channel))
     else:
         row.status = "pending"
-        row.due_at = now + backoff(row.attempts, retry_after)
+        rushed = row.last_attempt_at is not None and row.due_at > row.last_attempt_at
+        # An attempt that began while the link was down and failed after it came back was
+        # rushed in flight (see ``rush``): try again at once, not a whole backoff later.
+        row.due_at = now if rushed else now + backoff(row.attempts, retry_after)
     session.add(row)

@@ -160,3 +160,45 @@ def test_a_clean_shutdown_leaves_the_file_readable_without_wal_files(db_path: Pa
     again.resume(at(20), INTERVAL)
     assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
     again.close()
+
+
+def test_the_head_revision_constant_matches_the_migrations() -> None:
+    from watchdog.store.migrate import HEAD_REVISION, head_revision
+
+    assert head_revision() == HEAD_REVISION
+
+
+def test_the_daemon_migrates_in_a_child_and_never_imports_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    database = tmp_path / "sub" / "watchdog.db"
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from watchdog.store.migrate import migrate_in_child, needs_migration\n"
+        "from watchdog.store.writer import Store\n"
+        f"path = Path({str(database)!r})\n"
+        "assert needs_migration(path)\n"
+        "migrate_in_child(path)\n"
+        "assert not needs_migration(path)\n"
+        "Store.open(path).close()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_a_failing_child_migration_is_one_sentence(tmp_path: Path) -> None:
+    from watchdog.errors import DatabaseError
+    from watchdog.store.migrate import migrate_in_child
+
+    alien = tmp_path / "alien.db"
+    import sqlite3
+
+    with sqlite3.connect(alien) as connection:
+        connection.execute("CREATE TABLE photos (id INTEGER)")
+    with pytest.raises(DatabaseError, match="another program"):
+        migrate_in_child(alien)

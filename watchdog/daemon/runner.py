@@ -369,9 +369,13 @@ def run(config: Config, reload_config: Callable[[], Config] | None = None) -> in
     from watchdog.delivery.senders import build_senders
     from watchdog.delivery.worker import Deliverer
     from watchdog.incidents.service import IncidentService
+    from watchdog.store.migrate import migrate_in_child, needs_migration
     from watchdog.store.writer import Store
 
     privileged = detect_ping_mode()
+    if needs_migration(config.storage.database):
+        # In a child: the daemon itself never carries Alembic in memory.
+        migrate_in_child(config.storage.database)
     store = Store.open(config.storage.database, migrate=True)
     incidents = IncidentService(config)
     store.on_cycle = incidents.after_cycle

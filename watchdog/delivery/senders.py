@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from watchdog.channels.errors import DeliveryError
 from watchdog.channels.smtp import SmtpSettings, build_email, make_message_id, send_email
@@ -30,7 +30,9 @@ from watchdog.config.schema import (
     SmtpConfig,
     WebhookNotifyConfig,
 )
-from watchdog.delivery.render import Renderer
+
+if TYPE_CHECKING:
+    from watchdog.delivery.render import RenderedEmail, Renderer
 
 TICKET_OPEN = "ticket_open"
 TICKET_CLOSE = "ticket_close"
@@ -65,6 +67,41 @@ class Sender(Protocol):
     def send(self, outgoing: Outgoing, sent_at: datetime) -> Sent: ...
 
 
+class MessageRenderer(Protocol):
+    """What senders need of the templates (``watchdog.delivery.render.Renderer``)."""
+
+    def email(self, context: Mapping[str, Any], sent_at: datetime) -> RenderedEmail: ...
+
+    def json_body(self, context: Mapping[str, Any], sent_at: datetime,
+                  template: str | None = None) -> bytes: ...
+
+
+class LazyRenderer:
+    """The templates' renderer, built when the first message is rendered.
+
+    Jinja2 and its templates cost the daemon about 9 MB; while the link is up and nothing is
+    sent, it need not carry them.
+    """
+
+    def __init__(self, language: str, zone: tzinfo, override_dir: Path | None) -> None:
+        self.language, self.zone, self.override_dir = language, zone, override_dir
+        self._renderer: Renderer | None = None
+
+    def _real(self) -> Renderer:
+        if self._renderer is None:
+            from watchdog.delivery.render import Renderer
+
+            self._renderer = Renderer(self.language, self.zone, self.override_dir)
+        return self._renderer
+
+    def email(self, context: Mapping[str, Any], sent_at: datetime) -> RenderedEmail:
+        return self._real().email(context, sent_at)
+
+    def json_body(self, context: Mapping[str, Any], sent_at: datetime,
+                  template: str | None = None) -> bytes:
+        return self._real().json_body(context, sent_at, template)
+
+
 def _domain(address: str) -> str:
     domain = address.rpartition("@")[2].strip(" >")
     return domain or "connectivity-watchdog.invalid"
@@ -83,7 +120,7 @@ class _EmailSender:
     """Shared by the ticket and notification email senders."""
 
     def __init__(self, name: str, relay: SmtpConfig, to: list[str], cc: list[str],
-                 renderer: Renderer) -> None:
+                 renderer: MessageRenderer) -> None:
         self.name = name
         self.settings = smtp_settings(relay)
         self.to, self.cc = to, cc
@@ -108,7 +145,9 @@ class _EmailSender:
 class EmailTicketSender(_EmailSender):
     """A helpdesk that builds tickets from email: every follow-up answers the report."""
 
-    def __init__(self, backend: EmailTicketConfig, relay: SmtpConfig, renderer: Renderer) -> None:
+    def __init__(
+        self, backend: EmailTicketConfig, relay: SmtpConfig, renderer: MessageRenderer
+    ) -> None:
         super().__init__(backend.name, relay, backend.to, backend.cc, renderer)
 
     def thread(self, outgoing: Outgoing) -> tuple[str | None, list[str]]:
@@ -122,7 +161,9 @@ class EmailTicketSender(_EmailSender):
 class EmailNotifySender(_EmailSender):
     """Management's mailbox: an incident's notices share one thread in the mail client."""
 
-    def __init__(self, channel: EmailNotifyConfig, relay: SmtpConfig, renderer: Renderer) -> None:
+    def __init__(
+        self, channel: EmailNotifyConfig, relay: SmtpConfig, renderer: MessageRenderer
+    ) -> None:
         super().__init__(channel.name, relay, channel.to, [], renderer)
 
     def thread(self, outgoing: Outgoing) -> tuple[str | None, list[str]]:
@@ -136,7 +177,7 @@ class EmailNotifySender(_EmailSender):
 class WebhookNotifySender:
     """A webhook (Slack, Teams, Mattermost, ntfy, Gotify or your own) with a JSON body."""
 
-    def __init__(self, channel: WebhookNotifyConfig, renderer: Renderer) -> None:
+    def __init__(self, channel: WebhookNotifyConfig, renderer: MessageRenderer) -> None:
         self.name = channel.name
         self.settings = WebhookSettings(
             url=channel.url, headers=dict(channel.headers),
@@ -156,7 +197,7 @@ class WebhookNotifySender:
 class RestTicketSender:
     """A helpdesk's REST API: open with a POST, follow up and close with optional calls."""
 
-    def __init__(self, backend: RestTicketConfig, renderer: Renderer) -> None:
+    def __init__(self, backend: RestTicketConfig, renderer: MessageRenderer) -> None:
         self.name = backend.name
         self.backend = backend
         self.settings = WebhookSettings(
@@ -200,8 +241,8 @@ class RestTicketSender:
 def build_senders(config: Config, zone: tzinfo) -> dict[str, Sender]:
     """Every configured ticket backend and notification channel, by name."""
     override = config.source.parent / "templates" if config.source else None
-    renderer = Renderer(config.site.language, zone, override if override and
-                        Path(override).is_dir() else None)
+    renderer = LazyRenderer(config.site.language, zone, override if override and
+                            Path(override).is_dir() else None)
     relays = {relay.name: relay for relay in config.smtp}
     senders: dict[str, Sender] = {}
     for ticket in config.tickets.email:

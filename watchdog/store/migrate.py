@@ -2,27 +2,35 @@
 
 The migrations ship inside the package (``watchdog/store/migrations``) and run from a
 ``Config`` built here: no alembic.ini is needed at run time.
+
+Alembic is imported only when a migration is due: a current schema is recognised with one
+stdlib query against ``HEAD_REVISION``, so the daemon never carries Alembic's ~11 MB. The
+daemon runs a due migration in a child process (``python -m watchdog.store.migrate PATH``)
+for the same reason.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from typing import TYPE_CHECKING
 
 from watchdog.clock import utcnow
 from watchdog.errors import DatabaseError
 from watchdog.store.db import database_error
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy import Engine
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "alembic_version"
+# The newest revision in migrations/versions (a test checks it against Alembic's head).
+HEAD_REVISION = "0002"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,13 +43,17 @@ class SchemaState:
 
 def alembic_config() -> Config:
     """An Alembic ``Config`` pointing at the packaged migrations."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
 
 
 def head_revision() -> str:
-    """The revision this code expects."""
+    """The revision Alembic's scripts end at (``HEAD_REVISION`` must equal it)."""
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None, "the packaged migrations have no head revision"
     return head
@@ -101,9 +113,13 @@ def bring_up_to_date(engine: Engine, path: Path, *, migrate: bool) -> Path | Non
     failure of SQLite.
     """
     state = inspect(path)
-    head = head_revision()
-    if state.revision == head:
+    if state.revision == HEAD_REVISION:
         return None
+    from alembic import command
+    from alembic.script import ScriptDirectory
+    from sqlalchemy.exc import DBAPIError
+
+    head = head_revision()
     scripts = ScriptDirectory.from_config(alembic_config())
     known = {script.revision for script in scripts.walk_revisions()}
     if state.revision is not None and state.revision not in known:
@@ -125,3 +141,50 @@ def bring_up_to_date(engine: Engine, path: Path, *, migrate: bool) -> Path | Non
     except DBAPIError as error:
         raise database_error(path, error) from None
     return copy
+
+
+def needs_migration(path: Path) -> bool:
+    """Whether ``path`` is missing or has a schema other than this code's (stdlib only)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    return inspect(path).revision != HEAD_REVISION
+
+
+def migrate_in_child(path: Path) -> None:
+    """Migrate ``path`` in a short-lived child process, so this one never imports Alembic.
+
+    Raises ``DatabaseError`` with the child's one sentence when it fails.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "watchdog.store.migrate", str(path)],
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        message = result.stderr.strip().splitlines()
+        raise DatabaseError(message[-1] if message else f"migrating {path} failed")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m watchdog.store.migrate PATH``: migrate, print the backup's path if any."""
+    from watchdog.store.db import create_store_engine
+    from watchdog.store.files import prepare_for_writing
+
+    arguments = sys.argv[1:] if argv is None else argv
+    path = Path(arguments[0])
+    try:
+        prepare_for_writing(path)
+        engine = create_store_engine(path)
+        try:
+            copy = bring_up_to_date(engine, path, migrate=True)
+        finally:
+            engine.dispose()
+    except DatabaseError as error:
+        sys.stderr.write(f"{error}\n")
+        return error.exit_code
+    if copy is not None:
+        sys.stdout.write(f"{copy}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

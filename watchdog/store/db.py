@@ -24,6 +24,9 @@ from watchdog.store.files import not_a_database, unwritable
 BUSY_TIMEOUT_S = 10.0
 
 
+CACHE_KIB = 1024
+
+
 def create_store_engine(path: Path) -> Engine:
     """An engine on ``path`` with WAL, ``busy_timeout``, ``synchronous=NORMAL`` and BEGIN IMMEDIATE.
 
@@ -32,6 +35,9 @@ def create_store_engine(path: Path) -> Engine:
     engine = create_engine(
         URL.create("sqlite", database=str(path)),
         connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        # The store serialises its writes: one connection (and one page cache) is enough.
+        pool_size=1,
+        max_overflow=1,
     )
     event.listen(engine, "connect", _on_connect)
     event.listen(engine, "begin", _on_begin)
@@ -46,6 +52,8 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
+        # Every query reads a few index pages: 1 MiB of page cache, not SQLite's 2 MiB each.
+        cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
     finally:
         cursor.close()
 

@@ -60,9 +60,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from bench.detection import check_default_settings, settings_of, summarize, write_results
+from bench.detection import (
+    MeasuredCut,
+    check_default_settings,
+    settings_of,
+    summarize,
+    write_results,
+)
 from tests.e2e.daemon_helpers import (
     HOOK_CHANNEL,
     ISP_CHANNEL,
@@ -140,7 +146,7 @@ TICKET_EXPECTED = (
 
 
 @dataclass(frozen=True, slots=True)
-class AlertCut:
+class AlertCut(MeasuredCut):
     """One cut of phase 1: the lab's instants and when each thing arrived or was recorded."""
 
     number: int
@@ -151,6 +157,7 @@ class AlertCut:
     alert_at: datetime
     recovered_at: datetime
     queued_mail_at: datetime
+    METRIC_NAMES: ClassVar[tuple[tuple[str, str], ...]] = LATENCIES
 
     @property
     def detection_s(self) -> float:
@@ -168,17 +175,6 @@ class AlertCut:
     def queued_mail_s(self) -> float:
         return (self.queued_mail_at - self.restored_at).total_seconds()
 
-    def metric(self, name: str) -> float:
-        value: float = getattr(self, name)
-        return value
-
-    def as_json(self) -> dict[str, Any]:
-        document: dict[str, Any] = {
-            key: value.isoformat() if isinstance(value, datetime) else value
-            for key, value in asdict(self).items()}
-        for name, _ in LATENCIES:
-            document[name] = round(self.metric(name), 3)
-        return document
 
 
 def latency_summary(cuts: Sequence[AlertCut]) -> dict[str, dict[str, float]]:

@@ -38,7 +38,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from tests.e2e.daemon_helpers import POLL_INTERVAL, LabDaemon, find_outage
 from tests.e2e.lab import Lab, lab_available
@@ -65,8 +65,30 @@ METRICS: tuple[tuple[str, str], ...] = (
 )
 
 
+class MeasuredCut:
+    """What every cut's record shares: its metrics (seconds derived from its instants, named
+    in ``METRIC_NAMES`` by the subclass) and its JSON form (instants as ISO text, metrics
+    rounded to the millisecond)."""
+
+    __slots__ = ()
+    METRIC_NAMES: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def metric(self, name: str) -> float:
+        value: float = getattr(self, name)
+        return value
+
+    def as_json(self) -> dict[str, Any]:
+        document: dict[str, Any] = {
+            key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in asdict(self).items()  # type: ignore[call-overload]
+        }
+        for name, _ in self.METRIC_NAMES:
+            document[name] = round(self.metric(name), 3)
+        return document
+
+
 @dataclass(frozen=True, slots=True)
-class CutResult:
+class CutResult(MeasuredCut):
     """One WAN cut: the lab's instants (right after each kernel change), when the poller first
     saw the outage and its end in the database, and what the daemon recorded."""
 
@@ -84,6 +106,7 @@ class CutResult:
     # Whether the 30-s DNS/HTTP checks ran between the cut and the outage being recorded
     # (such a cycle lasts up to the HTTP timeout, so it delays the confirmation).
     checks_during_detection: bool
+    METRIC_NAMES: ClassVar[tuple[tuple[str, str], ...]] = METRICS
 
     @property
     def detection_s(self) -> float:
@@ -101,18 +124,6 @@ class CutResult:
     def recovery_s(self) -> float:
         return (self.recovery_seen_at - self.restored_at).total_seconds()
 
-    def metric(self, name: str) -> float:
-        value: float = getattr(self, name)
-        return value
-
-    def as_json(self) -> dict[str, Any]:
-        document: dict[str, Any] = {
-            key: value.isoformat() if isinstance(value, datetime) else value
-            for key, value in asdict(self).items()
-        }
-        for name, _ in METRICS:
-            document[name] = round(self.metric(name), 3)
-        return document
 
 
 @dataclass(frozen=True, slots=True)

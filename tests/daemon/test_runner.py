@@ -125,3 +125,30 @@ def test_an_unwritable_database_location_is_one_sentence(
     assert "Traceback" not in result.stderr
     assert str(blocker) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_second_daemon_on_the_same_database_refuses_to_start(
+    loopback_config: Path, tmp_path: Path
+) -> None:
+    database = tmp_path / "watchdog.db"
+    first = start_daemon(loopback_config, tmp_path / "first.log")
+    try:
+        def is_up() -> bool:
+            try:
+                return reader.read_status(database, clock.utcnow()).state == "up"
+            except Exception:
+                return False
+        wait_for(is_up)
+        second = subprocess.run(
+            [sys.executable, "-m", "watchdog", "run", "--config", str(loopback_config)],
+            capture_output=True, text=True, timeout=30,
+        )
+        assert second.returncode != 0
+        assert f"another watchdog (pid {first.pid}) is already running on {database}" in (
+            second.stderr)
+        assert "Traceback" not in second.stderr
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=10)
+    assert timeline_problems(database) == []

@@ -16,22 +16,20 @@ after every completed cycle, and a one-line ``STATUS=``.
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from watchdog import clock
 from watchdog.config import Config
 from watchdog.config.zone import site_zone
 from watchdog.daemon import notify
 from watchdog.daemon.cadence import Cadence
-from watchdog.errors import ConfigError, DatabaseError
+from watchdog.errors import ConfigError
 from watchdog.link.classify import Policy, quorum_failed
 from watchdog.link.states import Blip, Transition
 from watchdog.link.tracker import TrackerState, advance
@@ -366,48 +364,17 @@ def _keep_database(config: Config, current: Config) -> Config:
         config, storage=dataclasses.replace(config.storage, database=current.storage.database))
 
 
-def hold_single_writer(database: Path) -> TextIO:
-    """Take the database's writer lock (``<db>.lock``) or say who holds it.
-
-    Two daemons on one database would write two timelines into one: the second refuses to
-    start. The lock is released when the process ends, however it ends (flock).
-    """
-    import fcntl
-
-    lock_path = database.with_name(database.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        handle = lock_path.open("a+")
-    except OSError as error:
-        raise DatabaseError(f"Cannot open {lock_path} ({error.strerror}); make its directory "
-                            "writable by the user the watchdog runs as.") from None
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        holder = handle.read().strip() or "another process"
-        handle.close()
-        raise DatabaseError(
-            f"another watchdog (pid {holder}) is already running on {database}; stop it "
-            "first (systemctl stop connectivity-watchdog), or use another storage.database."
-        ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
-    return handle
-
-
 def run(config: Config, reload_config: Callable[[], Config] | None = None) -> int:
     """Entry point of ``watchdog run``: check the host, open the store, serve."""
     from watchdog.delivery.senders import build_senders
     from watchdog.delivery.worker import Deliverer
     from watchdog.incidents.service import IncidentService
+    from watchdog.store.files import hold_writer_lock
     from watchdog.store.migrate import migrate_in_child, needs_migration
     from watchdog.store.writer import Store
 
     privileged = detect_ping_mode()
-    lock = hold_single_writer(config.storage.database)
+    lock = hold_writer_lock(config.storage.database)
     if needs_migration(config.storage.database):
         # In a child: the daemon itself never carries Alembic in memory.
         migrate_in_child(config.storage.database)

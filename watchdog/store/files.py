@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TextIO
 
 from watchdog.errors import DatabaseError
 
@@ -101,3 +102,35 @@ def unwritable(path: Path, reason: str) -> DatabaseError:
         f"Cannot write the database {path} ({reason}); make that file and its directory "
         "writable by the user the watchdog runs as, or set storage.database to another path."
     )
+
+
+def hold_writer_lock(database: Path) -> TextIO:
+    """Take the database's writer lock (``<db>.lock``) or say who holds it.
+
+    Two daemons on one database would write two timelines into one: the second refuses to
+    start. The lock is released when the process ends, however it ends (flock).
+    """
+    import fcntl
+
+    lock_path = database.with_name(database.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = lock_path.open("a+")
+    except OSError as error:
+        raise DatabaseError(f"Cannot open {lock_path} ({error.strerror}); make its directory "
+                            "writable by the user the watchdog runs as.") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise DatabaseError(
+            f"another watchdog (pid {holder}) is already running on {database}; stop it "
+            "first (systemctl stop connectivity-watchdog), or use another storage.database."
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle

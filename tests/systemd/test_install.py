@@ -358,10 +358,11 @@ def test_a_group_member_reads_status_while_the_daemon_runs_and_after_it_stopped(
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait()
-    # A clean stop leaves the file in rollback-journal mode, without -wal/-shm, still 0640.
+    # A clean stop leaves the file in rollback-journal mode, without -wal/-shm, still 0640
+    # (and the single-writer lock file, unlocked).
     state_files = sorted(path.name for path in installed.at(STATE).iterdir())
-    assert state_files == ["watchdog.db"], state_files
-    assert_service_files(installed, ["watchdog.db"])
+    assert state_files == ["watchdog.db", "watchdog.db.lock"], state_files
+    assert_service_files(installed, ["watchdog.db", "watchdog.db.lock"])
     stopped = status_as(member, installed)
     assert stopped.returncode == 0, stopped.stderr
     assert "Daemon: stopped cleanly" in stopped.stdout, stopped.stdout

@@ -62,7 +62,7 @@ def test_it_reports_a_timeout_when_the_server_stays_silent(dns_server: DnsServer
     elapsed = time.monotonic() - started
     assert not result.ok and result.error == "timeout"
     assert (result.received, result.rtt_ms) == (0, None)
-    assert TIMEOUT - 0.05 < elapsed < TIMEOUT + 0.2
+    assert TIMEOUT - 0.05 < elapsed < TIMEOUT + 0.6
     assert dns_server.queries == 1
 
 

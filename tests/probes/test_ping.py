@@ -77,7 +77,7 @@ def test_it_reports_a_timeout_when_nothing_answers(isolated_network: IsolatedNet
 
     assert not result.ok and result.error == "timeout"
     assert (result.sent, result.received, result.rtt_ms) == (2, 0, None)
-    assert TIMEOUT - 0.05 < elapsed < TIMEOUT + 0.25
+    assert TIMEOUT - 0.05 < elapsed < TIMEOUT + 0.6
 
 
 @BOTH_MODES

@@ -813,3 +813,35 @@ def test_a_typo_in_a_json_template_fails_loudly_too(tmp_path: Path) -> None:
     (tmp_path / "typo.json.j2").write_text('{"b": {{ evnt_at|local|tojson }}}')
     with pytest.raises(RenderError, match="'evnt_at' is undefined"):
         Renderer("en", PARIS, tmp_path).json_body(context, on_time(context), "typo.json.j2")
+
+
+@pytest.mark.parametrize(
+    ("detail", "french"),
+    [
+        ({"code": "isp", "gateway": "192.0.2.1", "failing": 3, "total": 3},
+         "Cause détectée : la passerelle 192.0.2.1 répond, mais 3 des 3 cibles Internet ne "
+         "répondent pas"),
+        ({"code": "no_route", "failing": 3, "total": 3},
+         "Cause détectée : pas de route par défaut"),
+        ({"code": "dns_all", "total": 2},
+         "Cause détectée : aucun serveur DNS ne répond (2 sur 2 en échec)"),
+    ],
+)
+def test_the_cause_is_told_in_french_not_in_the_detectors_english(
+    fr: Renderer, detail: dict[str, Any], french: str
+) -> None:
+    context = make_context("ticket_open")
+    context["evidence"]["cause_detail"] = detail
+    text = fr.email(context, on_time(context)).text
+    assert french in text
+    assert context["incident"]["cause"] not in text
+
+
+def test_a_degraded_notice_in_french_names_the_loss(fr: Renderer) -> None:
+    context = make_context("degraded")
+    context["link"] = {"state": "degraded", "cause": "35 % packet loss over the last minute",
+                       "since": context["event_at"],
+                       "cause_detail": {"code": "loss", "percent": 35, "window_s": 60.0}}
+    text = fr.email(context, on_time(context)).text
+    assert "35 % de paquets perdus sur 1 min" in text
+    assert "packet loss" not in text

@@ -97,9 +97,9 @@ _SHAPE: Final[dict[str, Any]] = {
     "evidence": {
         "gateway": {"address": None, "ok": None, "rtt_ms": None},
         "targets_total": None, "targets_failing": None, "failing": [], "since": None,
-        "samples": [],
+        "samples": [], "cause_detail": None,
     },
-    "link": {"state": None, "cause": None, "since": None},
+    "link": {"state": None, "cause": None, "since": None, "cause_detail": None},
     "gap": {"started_at": None, "ended_at": None, "duration_s": None},
 }
 _NULLABLE: Final = frozenset({"incident", "step", "evidence", "gateway", "gap"})

@@ -114,6 +114,9 @@ def evidence_part(session: Session, incident: Incident, now: datetime) -> dict[s
         "failing": failing,
         "since": _iso(incident.started_at),
         "samples": samples,
+        # The cause in structured form (code and figures), so messages in other languages
+        # need not repeat the detector's English sentence.
+        "cause_detail": summary.get("cause"),
     }
 
 

@@ -251,7 +251,8 @@ class IncidentService:
                 continue
             context = contexts.base(self.config, "degraded", channel, transition.at)
             context["link"] = {"state": "degraded", "cause": transition.cause,
-                               "since": transition.at.isoformat()}
+                               "since": transition.at.isoformat(),
+                               "cause_detail": transition.evidence.get("cause")}
             outbox.enqueue(session, key=f"degraded:{transition.at.isoformat()}:{channel}",
                            channel=channel, event="degraded", event_at=transition.at, now=now,
                            context=context, group_key=group)

@@ -98,6 +98,12 @@ def _describe(result: ProbeResult) -> str:
     return f"{result.kind} {shown}: {result.error or 'failed'}"
 
 
+def _silent(code: str, result: ProbeResult, answering: int, total: int) -> dict[str, Any]:
+    """The structured form of a failing target, for messages in other languages."""
+    return {"code": code, "name": result.target, "address": result.address,
+            "error": result.error, "answering": answering, "total": total}
+
+
 def _result_summary(result: ProbeResult) -> dict[str, Any]:
     return {
         "name": result.target,
@@ -138,29 +144,34 @@ def classify(
     if pings and len(failing) >= quorum:
         basis = frozenset({"ping", "gateway"} if gateway is not None else {"ping"})
         lost = f"{len(failing)} of {len(pings)} internet targets do not answer"
+        counts = {"failing": len(failing), "total": len(pings)}
         if gateway is None and cycle.gateway_note == "no default route":
+            evidence["cause"] = {"code": "no_route", **counts}
             return Observation(
                 "lan_down",
                 f"no default route: the server has no way out (cable, switch or DHCP?); {lost}",
                 at, "lan", evidence, basis,
             )
         if gateway is not None and not gateway.ok:
+            evidence["cause"] = {"code": "gateway_silent", "gateway": gateway.address, **counts}
             return Observation(
                 "lan_down",
                 f"the gateway {gateway.address} does not answer: a local fault "
                 f"(router, switch or cable); {lost}",
                 at, "lan", evidence, basis,
             )
-        where = (
-            f"the gateway {gateway.address} answers but {lost}"
-            if gateway is not None
-            else f"{lost} (gateway not probed: {cycle.gateway_note or 'unknown'})"
-        )
+        if gateway is not None:
+            where = f"the gateway {gateway.address} answers but {lost}"
+            evidence["cause"] = {"code": "isp", "gateway": gateway.address, **counts}
+        else:
+            where = f"{lost} (gateway not probed: {cycle.gateway_note or 'unknown'})"
+            evidence["cause"] = {"code": "isp_unprobed", "note": cycle.gateway_note, **counts}
         return Observation("down", where, at, "isp", evidence, basis)
 
     dns_failing = [result for result in dns if not result.ok]
     if dns and len(dns_failing) == len(dns):
         evidence["dns"] = [_result_summary(result) for result in dns]
+        evidence["cause"] = {"code": "dns_all", "total": len(dns)}
         return Observation(
             "down",
             f"no DNS resolver answers ({len(dns)} of {len(dns)} fail) while internet hosts "
@@ -168,27 +179,38 @@ def classify(
             at, "dns", evidence, frozenset({"dns"}),
         )
 
-    reasons: list[tuple[str, str]] = []
+    # (kind, English text, structured cause for the translated messages)
+    reasons: list[tuple[str, str, dict[str, Any]]] = []
     reasons.extend(("ping", _describe(result) + f" ({len(pings) - len(failing)} of "
-                    f"{len(pings)} answer)") for result in failing)
+                    f"{len(pings)} answer)",
+                    _silent("target_silent", result, len(pings) - len(failing), len(pings)))
+                   for result in failing)
     sent, loss, median_rtt = window_stats(window)
     if loss is not None and sent >= policy.min_window_packets and (
         loss > policy.degraded_loss_percent
     ):
         minutes = _window_text(policy.window)
-        reasons.append(("ping", f"{loss:.0f} % packet loss over {minutes}"))
+        reasons.append(("ping", f"{loss:.0f} % packet loss over {minutes}",
+                        {"code": "loss", "percent": round(loss),
+                         "window_s": policy.window.total_seconds()}))
         evidence["loss_percent"] = round(loss, 1)
     if median_rtt is not None and median_rtt > policy.degraded_rtt_ms:
         reasons.append(("ping", f"median round trip {median_rtt:.0f} ms over "
-                        f"{_window_text(policy.window)}"))
+                        f"{_window_text(policy.window)}",
+                        {"code": "rtt", "ms": round(median_rtt),
+                         "window_s": policy.window.total_seconds()}))
         evidence["rtt_ms"] = round(median_rtt, 1)
     reasons.extend(("dns", _describe(result) + f" ({len(dns) - len(dns_failing)} of {len(dns)}"
-                    " resolvers answer)") for result in dns_failing)
+                    " resolvers answer)",
+                    _silent("resolver_silent", result, len(dns) - len(dns_failing), len(dns)))
+                   for result in dns_failing)
     http_failing = [result for result in http if not result.ok]
-    reasons.extend(("http", _describe(result)) for result in http_failing)
+    reasons.extend(("http", _describe(result), _silent("web_failing", result, 0, 0))
+                   for result in http_failing)
     if reasons:
-        evidence["reasons"] = [text for _, text in reasons]
-        basis = frozenset({"ping"} | {kind for kind, _ in reasons})
+        evidence["reasons"] = [text for _, text, _ in reasons]
+        evidence["cause"] = reasons[0][2]
+        basis = frozenset({"ping"} | {kind for kind, _, _ in reasons})
         return Observation("degraded", reasons[0][1], at, None, evidence, basis)
 
     answering = f"{len(pings)}/{len(pings)} targets answer"

@@ -58,9 +58,9 @@ GENERATOR_VERSION = 2
 Mode = Literal["exact", "fast"]
 MODES: tuple[Mode, ...] = ("exact", "fast")
 
-PING_TARGETS = (("cloudflare", "1.1.1.1"), ("google", "8.8.8.8"), ("quad9", "9.9.9.9"))
+PING_TARGETS = (("cloudflare", "203.0.113.1"), ("google", "203.0.113.2"), ("quad9", "203.0.113.3"))
 GATEWAY = ("gateway", "192.168.1.1")
-DNS_CHECKS = (("cloudflare-dns", "1.1.1.1"), ("quad9-dns", "9.9.9.9"))
+DNS_CHECKS = (("cloudflare-dns", "203.0.113.1"), ("quad9-dns", "203.0.113.3"))
 HTTP_CHECKS = (
     ("google-204", "http://connectivitycheck.gstatic.com/generate_204"),
     ("cloudflare-trace", "https://www.cloudflare.com/cdn-cgi/trace"),

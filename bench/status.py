@@ -51,13 +51,13 @@ CONFIG = """\
 database = "{database}"
 [[ping]]
 name = "cloudflare"
-address = "1.1.1.1"
+address = "203.0.113.1"
 [[ping]]
 name = "google"
-address = "8.8.8.8"
+address = "203.0.113.2"
 [[ping]]
 name = "quad9"
-address = "9.9.9.9"
+address = "203.0.113.3"
 """
 
 

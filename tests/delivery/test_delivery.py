@@ -160,7 +160,7 @@ def test_the_isp_report_is_a_complete_incident_report(ten_days: Rig) -> None:
         "The gateway 192.168.1.1 answers, but 3 of 3 internet targets are unreachable "
         "since 13:01:00.",
         "Recent probe results (Europe/Paris time):",
-        "13:01:00  cloudflare  ping     1.1.1.1      failed  —           timeout",
+        "13:01:00  cloudflare  ping     203.0.113.1  failed  —           timeout",
         "Contact:             Jane Doe, +33 4 00 00 00 00",
         "Event time: Sat 1 Mar 2025 13:03:00 (Europe/Paris)",
     ):

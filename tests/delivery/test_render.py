@@ -64,8 +64,8 @@ def make_context(event: str, kind: str = "isp", start: datetime = START) -> dict
         "samples": [
             sample(start, "gateway", "192.0.2.1", gateway_ok, 0.8 if gateway_ok else None,
                    kind="gateway", error=None if gateway_ok else "timeout"),
-            sample(start, "cloudflare", "1.1.1.1", False, None, error="timeout"),
-            sample(start + timedelta(seconds=1), "google", "8.8.8.8", False, None,
+            sample(start, "cloudflare", "203.0.113.1", False, None, error="timeout"),
+            sample(start + timedelta(seconds=1), "google", "203.0.113.2", False, None,
                    error="timeout"),
         ],
     }
@@ -241,10 +241,10 @@ def test_ticket_open_is_a_complete_incident_report(en: Renderer) -> None:
                                      "trip", "Error"]
     assert lines[header + 1].split() == ["14:02:05", "gateway", "gateway", "192.0.2.1", "ok",
                                          "0.8", "ms"]
-    assert lines[header + 2].split() == ["14:02:05", "cloudflare", "ping", "1.1.1.1", "failed",
+    assert lines[header + 2].split() == ["14:02:05", "cloudflare", "ping", "203.0.113.1", "failed",
                                          "—", "timeout"]
     assert lines[header + 3].split()[0] == "14:02:06"
-    assert lines[header + 1].index("192.0.2.1") == lines[header + 2].index("1.1.1.1")
+    assert lines[header + 1].index("192.0.2.1") == lines[header + 2].index("203.0.113.1")
 
 
 def test_ticket_open_in_french(fr: Renderer) -> None:

@@ -17,7 +17,7 @@ from watchdog.probes.results import CycleResult, ProbeResult
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 INTERVAL = timedelta(seconds=2)
-TARGETS = (("cloudflare", "1.1.1.1"), ("google", "8.8.8.8"), ("quad9", "9.9.9.9"))
+TARGETS = (("cloudflare", "203.0.113.1"), ("google", "203.0.113.2"), ("quad9", "203.0.113.3"))
 UNPRIVILEGED = 65534  # nobody / nogroup
 
 

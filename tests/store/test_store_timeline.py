@@ -146,9 +146,9 @@ def test_each_cycle_updates_every_targets_last_result_and_the_heartbeat(
     assert rows(db_path, "SELECT kind, name, address, last_at, last_ok, last_rtt_ms, last_error "
                          "FROM target ORDER BY id") == [
         ("gateway", "gateway", "192.168.1.254", text(at(4)), 1, 1.0, None),
-        ("ping", "cloudflare", "1.1.1.1", text(at(4)), 0, None, "timeout"),
-        ("ping", "google", "8.8.8.8", text(at(4)), 0, None, "timeout"),
-        ("ping", "quad9", "9.9.9.9", text(at(4)), 0, None, "timeout"),
+        ("ping", "cloudflare", "203.0.113.1", text(at(4)), 0, None, "timeout"),
+        ("ping", "google", "203.0.113.2", text(at(4)), 0, None, "timeout"),
+        ("ping", "quad9", "203.0.113.3", text(at(4)), 0, None, "timeout"),
     ]
     assert rows(db_path, "SELECT last_cycle_at FROM daemon") == [(text(at(5)),)]
 

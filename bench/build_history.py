@@ -13,7 +13,7 @@ Two modes write the same database (``tests/bench/test_generator_equivalence.py``
 small span, table by table):
 
 - **exact**: every cycle is a ``CycleResult`` with its ``Transition``s and ``Blip``s written
-  by ``Store._record_cycles`` (the code of ``Store.record_cycle``, an hour of cycles per
+  by ``Store.record_cycles`` (the code of ``Store.record_cycle``, an hour of cycles per
   transaction), and ``Store.maintain`` rolls up and purges every simulated hour. About 30,000
   cycles a second: a year (15.8 million cycles) takes about 9 minutes.
 - **fast** (default): only the cycles whose raw samples survive, or which change the
@@ -46,7 +46,7 @@ from typing import Literal
 from sqlmodel import Session
 
 from watchdog.clock import to_ms
-from watchdog.config.schema import Config, ScheduleConfig, StorageConfig
+from watchdog.config.schema import DEFAULT_LINK, Config, ScheduleConfig, StorageConfig
 from watchdog.incidents.service import IncidentService
 from watchdog.link.states import Blip, LinkState, OutageKind, Transition, is_outage
 from watchdog.probes.results import CycleResult, ProbeKind, ProbeResult
@@ -350,11 +350,11 @@ class IncidentHook:
         self.outage_open = False
         self.calls = 0
 
-    def __call__(self, session: Session, transitions: Sequence[Transition],
+    def __call__(self, session: Session, link: int, transitions: Sequence[Transition],
                  now: datetime) -> None:
         if transitions or self.outage_open:
             self.calls += 1
-            self.service.after_cycle(session, transitions, now)
+            self.service.after_cycle(session, link, transitions, now)
         for transition in transitions:
             self.outage_open = is_outage(transition.state)
 
@@ -376,7 +376,7 @@ class BuildStats:
 class _Writer:
     """Feeds cycles and summarised minutes to the store in time order.
 
-    Cycles go through ``Store._record_cycles`` ``BATCH_CYCLES`` at a time; minute rows are
+    Cycles go through ``Store.record_cycles`` ``BATCH_CYCLES`` at a time; minute rows are
     inserted a day at a time; ``Store.maintain`` runs when an hour (simulated) has passed
     since it last ran, at a flush. (When it runs does not change what is left: roll-ups and
     purges work behind watermarks on complete minutes and hours.)
@@ -403,7 +403,7 @@ class _Writer:
         if not self.batch:
             return
         self.stats.raw_cycles += len(self.batch)
-        self.store._record_cycles(self.batch)
+        self.store.record_cycles(self.batch)
         self.batch.clear()
         self._maybe_maintain()
 
@@ -510,7 +510,8 @@ class _Builder:
                                 results)
             transitions = (run.transition,) if k == 0 and run.transition is not None else ()
             blips = (run.blip,) if k == last and run.blip is not None else ()
-            writer.cycle(CycleRecord(cycle, transitions, blips, at + RECORD_DELAY))
+            writer.cycle(CycleRecord(cycle, transitions, blips, at + RECORD_DELAY,
+                link=DEFAULT_LINK))
             at += step
 
     def _up_fast(self, run: Run) -> None:
@@ -591,7 +592,7 @@ class _Builder:
     def event(self, event: Event, interval: timedelta) -> None:
         self.writer.settle()
         if event.kind == "resume":
-            self.store.resume(event.at, interval)
+            self.store.resume(event.at, interval, link=DEFAULT_LINK)
         elif event.kind == "shutdown":
             self.store.shutdown(event.at)
         # "crash": nothing more is written; the heartbeat stays where it was.

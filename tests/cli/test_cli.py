@@ -13,6 +13,7 @@ import time_machine
 
 from tests.store.store_helpers import at, cycle, transition
 from watchdog.cli import main
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import EX_CONFIG, EX_NOINPUT, EX_USAGE
 from watchdog.store.writer import Store
 
@@ -44,12 +45,13 @@ def history(config: Path) -> Path:
     """A database: up from T0, an ISP outage from T0+60 s, still going on at T0+600 s."""
     database = config.parent / "watchdog.db"
     with Store.open(database) as store:
-        store.resume(at(0), timedelta(seconds=2))
-        store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(0))
+        store.resume(at(0), timedelta(seconds=2), link=DEFAULT_LINK)
+        store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(0), link=DEFAULT_LINK)
         store.record_cycle(cycle(at(60), ok=False),
                            [transition("down", at(60), "isp", "the gateway answers but 3 of 3 "
-                                       "internet targets do not answer")], [], at(61))
-        store.record_cycle(cycle(at(599), ok=False), [], [], at(600))
+                                       "internet targets do not answer")], [], at(61),
+                                           link=DEFAULT_LINK)
+        store.record_cycle(cycle(at(599), ok=False), [], [], at(600), link=DEFAULT_LINK)
     return database
 
 
@@ -225,11 +227,11 @@ def test_status_says_what_has_been_done_about_the_outage(
     config = make_config(tmp_path, '[storage]\ndatabase = "watchdog.db"\n')
     with Store.open(tmp_path / "watchdog.db") as store:
         store.on_cycle = IncidentService(config).after_cycle
-        store.resume(at(0), timedelta(seconds=2))
-        store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(0))
+        store.resume(at(0), timedelta(seconds=2), link=DEFAULT_LINK)
+        store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(0), link=DEFAULT_LINK)
         store.record_cycle(cycle(at(60), ok=False), [transition("down", at(60), "isp")], [],
-                           at(61))
-        store.record_cycle(cycle(at(300), ok=False), [], [], at(300))
+                           at(61), link=DEFAULT_LINK)
+        store.record_cycle(cycle(at(300), ok=False), [], [], at(300), link=DEFAULT_LINK)
     with time_machine.travel(at(301), tick=False):
         code, out, _ = run(capsys, "status", "--config", str(tmp_path / "watchdog.toml"))
         assert code == 0

@@ -12,6 +12,7 @@ import time_machine
 from tests.incidents.conftest import make_config
 from tests.store.store_helpers import cycle, transition
 from watchdog.cli import main
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import EX_USAGE
 from watchdog.incidents.service import IncidentService
 from watchdog.store.writer import Store
@@ -34,8 +35,8 @@ def site(tmp_path: Path) -> Path:
     with Store.open(tmp_path / "watchdog.db") as store:
         store.on_cycle = IncidentService(config).after_cycle
         start = NOV - timedelta(minutes=30)
-        store.resume(start, timedelta(seconds=2))
-        store.record_cycle(cycle(start), [transition("up", start)], [], start)
+        store.resume(start, timedelta(seconds=2), link=DEFAULT_LINK)
+        store.record_cycle(cycle(start), [transition("up", start)], [], start, link=DEFAULT_LINK)
         steps = [
             (moment(3, 10), "down", "isp", False), (moment(3, 10.05), None, None, False),
             (moment(3, 15), None, None, False), (moment(3, 16), "up", None, True),
@@ -44,13 +45,13 @@ def site(tmp_path: Path) -> Path:
         ]
         for when, state, kind, ok in steps:
             changes = [transition(state, when, kind)] if state else []
-            store.record_cycle(cycle(when, ok=ok), changes, [], when)
-        store.record_cycle(cycle(moment(10, 8)), [], [], moment(10, 8))
+            store.record_cycle(cycle(when, ok=ok), changes, [], when, link=DEFAULT_LINK)
+        store.record_cycle(cycle(moment(10, 8)), [], [], moment(10, 8), link=DEFAULT_LINK)
         store.shutdown(moment(10, 8))
-        store.resume(moment(10, 10), timedelta(seconds=2))
+        store.resume(moment(10, 10), timedelta(seconds=2), link=DEFAULT_LINK)
         store.record_cycle(cycle(moment(10, 10)), [transition("up", moment(10, 10))], [],
-                           moment(10, 10))
-        store.record_cycle(cycle(moment(20, 0)), [], [], moment(20, 0))
+                           moment(10, 10), link=DEFAULT_LINK)
+        store.record_cycle(cycle(moment(20, 0)), [], [], moment(20, 0), link=DEFAULT_LINK)
     return tmp_path / "watchdog.toml"
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from watchdog import clock
 from watchdog.config import load_config
-from watchdog.daemon.runner import Daemon
+from watchdog.daemon.monitor import LinkMonitor
 from watchdog.store import reader
 from watchdog.store.invariants import timeline_problems
 from watchdog.store.writer import Store
@@ -32,12 +32,13 @@ def wait_for(predicate: object, timeout: float = 15.0) -> None:
 def test_a_cycle_is_recorded_and_the_link_comes_up(loopback_config: Path) -> None:
     config = load_config(loopback_config)
     with Store.open(config.storage.database) as store:
-        daemon = Daemon(config, store, privileged=True)
-        daemon.resume()
-        result = daemon.cycle()
+        (link,) = config.links
+        monitor = LinkMonitor(link, config, store, privileged=True)
+        monitor.resume()
+        result = monitor.cycle()
         assert all(probe.ok for probe in result.results), result.results
-        assert daemon.tracker.state == "up"
-        daemon.cycle()
+        assert monitor.tracker.state == "up"
+        monitor.cycle()
         store.shutdown(clock.utcnow())
     status = reader.read_status(config.storage.database, clock.utcnow())
     assert [t.name for t in status.targets] == ["gateway", "alpha", "bravo", "charlie"]
@@ -50,11 +51,13 @@ def test_the_gateway_is_read_from_the_default_route_when_not_set(loopback_config
     loopback_config.write_text(text)
     config = load_config(loopback_config)
     with Store.open(config.storage.database) as store:
-        daemon = Daemon(config, store, privileged=True, gateway_lookup=lambda: "127.0.0.9")
-        daemon.resume()
-        result = daemon.cycle()
+        (link,) = config.links
+        monitor = LinkMonitor(link, config, store, privileged=True,
+                              gateway_lookup=lambda: "127.0.0.9")
+        monitor.resume()
+        result = monitor.cycle()
         assert result.gateway is not None and result.gateway.address == "127.0.0.9"
-        no_route = Daemon(config, store, privileged=True, gateway_lookup=lambda: None)
+        no_route = LinkMonitor(link, config, store, privileged=True, gateway_lookup=lambda: None)
         no_route.resume()
         assert no_route.cycle().gateway_note == "no default route"
 

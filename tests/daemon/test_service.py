@@ -20,8 +20,8 @@ import pytest
 from tests.link.cycles import at
 from watchdog import logs
 from watchdog.config import load_config
+from watchdog.daemon.monitor import LinkMonitor
 from watchdog.daemon.notify import notify
-from watchdog.daemon.runner import Daemon
 from watchdog.store import reader
 from watchdog.store.invariants import timeline_problems
 from watchdog.store.writer import Store
@@ -200,14 +200,15 @@ def test_clock_steps_never_make_negative_or_overlapping_intervals(
     config = load_config(loopback_config)
     clock = JumpingClock(at(0))
     with Store.open(config.storage.database) as store:
-        daemon = Daemon(config, store, privileged=True, now=clock)
-        daemon.resume()
+        (link,) = config.links
+        monitor = LinkMonitor(link, config, store, privileged=True, now=clock)
+        monitor.resume()
         for _ in range(3):
-            daemon.cycle()
+            monitor.cycle()
             clock.advance(2)
         clock.advance(jump)  # NTP correction, or a server resumed from suspend
         for _ in range(4):
-            daemon.cycle()
+            monitor.cycle()
             clock.advance(2)
         store.shutdown(clock())
     assert timeline_problems(config.storage.database) == []

@@ -43,6 +43,7 @@ from tests.store.store_helpers import T0, at, cycle
 from tests.support.http_receiver import HttpReceiver, ReceivedRequest, Reply
 from tests.support.smtp_server import HOST, ReceivedMessage, SmtpServer
 from watchdog.config import Config, parse_config
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.config.zone import site_zone
 from watchdog.delivery.senders import build_senders
 from watchdog.delivery.worker import Deliverer
@@ -408,19 +409,19 @@ class Rig:
         self.failing = kind
         result = probe_cycle(seconds, ok=False, lan=kind == "lan")
         self.clock.set(at(seconds + 4))
-        self.store.record_cycle(result, [observed(result)], [], at(seconds + 4))
+        self.store.record_cycle(result, [observed(result)], [], at(seconds + 4), link=DEFAULT_LINK)
 
     def up(self, seconds: float) -> None:
         self.failing = None
         result = probe_cycle(seconds, ok=True)
         self.clock.set(at(seconds + 4))
-        self.store.record_cycle(result, [observed(result)], [], at(seconds + 4))
+        self.store.record_cycle(result, [observed(result)], [], at(seconds + 4), link=DEFAULT_LINK)
 
     def tick(self, seconds: float) -> None:
         """A cycle without a transition at ``seconds``: the link stays as it is."""
         result = probe_cycle(seconds, ok=self.failing is None, lan=self.failing == "lan")
         self.clock.set(at(seconds))
-        self.store.record_cycle(result, [], [], at(seconds))
+        self.store.record_cycle(result, [], [], at(seconds), link=DEFAULT_LINK)
 
     def deliver(self, channel: str | None = None) -> int:
         """One delivery pass at the clock's time: every channel, or one."""
@@ -447,7 +448,7 @@ class Rig:
         """Start again after a crash (no shutdown): open the database, resume at ``now``."""
         self.store.close()
         self.store = attach(Store.open(self.database), self.config)
-        self.store.resume(now, PING_INTERVAL)
+        self.store.resume(now, PING_INTERVAL, link=DEFAULT_LINK)
         self.clock.set(now)
         self.deliverer = Deliverer(self.store, build_senders(self.config, site_zone(self.config)),
                                    now=self.clock)
@@ -540,7 +541,7 @@ def build_rig(
                           management_port=management_port,
                           management_timeout=management_timeout, rest_helpdesk=rest_helpdesk)
     store = attach(Store.open(config.storage.database), config)
-    store.resume(T0, PING_INTERVAL)
+    store.resume(T0, PING_INTERVAL, link=DEFAULT_LINK)
     clock = FakeClock(T0)
     deliverer = Deliverer(store, build_senders(config, site_zone(config)), now=clock)
     return Rig(config, store, clock, deliverer, smtp, receiver, link)

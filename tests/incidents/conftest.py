@@ -14,6 +14,7 @@ import pytest
 
 from tests.store.store_helpers import T0
 from watchdog.config import Config, parse_config
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.incidents.service import IncidentService
 from watchdog.store.writer import Store
 
@@ -81,7 +82,7 @@ def store(tmp_path: Path, config: Config) -> Iterator[Store]:
         service = IncidentService(config)
         opened.on_cycle = service.after_cycle
         opened.on_resume = service.after_resume
-        opened.resume(T0, timedelta(seconds=2))
+        opened.resume(T0, timedelta(seconds=2), link=DEFAULT_LINK)
         yield opened
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from tests.incidents.conftest import messages, query
 from tests.store.store_helpers import at, cycle, transition
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.store.writer import Store
 
 HOUR = 3600.0
@@ -16,15 +17,16 @@ DAY = 24 * HOUR
 def down(store: Store, seconds: float, kind: str = "isp") -> None:
     state = "lan_down" if kind == "lan" else "down"
     store.record_cycle(cycle(at(seconds), ok=False), [transition(state, at(seconds), kind)], [],
-                       at(seconds + 4))
+                       at(seconds + 4), link=DEFAULT_LINK)
 
 
 def up(store: Store, seconds: float) -> None:
-    store.record_cycle(cycle(at(seconds)), [transition("up", at(seconds))], [], at(seconds + 4))
+    store.record_cycle(cycle(at(seconds)), [transition("up", at(seconds))], [], at(seconds + 4),
+        link=DEFAULT_LINK)
 
 
 def tick(store: Store, seconds: float, ok: bool = False) -> None:
-    store.record_cycle(cycle(at(seconds), ok=ok), [], [], at(seconds))
+    store.record_cycle(cycle(at(seconds), ok=ok), [], [], at(seconds), link=DEFAULT_LINK)
 
 
 def incidents(store: Store) -> list[tuple[object, ...]]:
@@ -135,9 +137,11 @@ def test_steps_missed_while_the_watchdog_was_off_send_one_reminder(store: Store)
     down(store, 10)
     tick(store, 200)  # ticket opened
     store.shutdown(at(210))
-    store.resume(at(30 * HOUR), timedelta(seconds=2))  # back after 30 h: gtr and 24 h missed
+    store.resume(at(30 * HOUR), timedelta(seconds=2),
+        link=DEFAULT_LINK)  # back after 30 h: gtr and 24 h missed
     store.record_cycle(cycle(at(30 * HOUR + 2), ok=False),
-                       [transition("down", at(30 * HOUR + 2), "isp")], [], at(30 * HOUR + 6))
+                       [transition("down", at(30 * HOUR + 2), "isp")], [], at(30 * HOUR + 6),
+                           link=DEFAULT_LINK)
     assert incidents(store) == [("WD-2025-0001", "isp", 1, 2, 1, 1, 1)]
     kinds = [kind for (kind,) in query(store, "SELECT kind FROM incident_event ORDER BY id")]
     assert kinds == ["started", "ticket_opened", "skipped", "reminder"]
@@ -188,9 +192,9 @@ def test_a_restart_within_the_outage_continues_the_same_incident(store: Store) -
     down(store, 10)
     tick(store, 200)
     # crash: no shutdown; back 5 minutes later, still down
-    store.resume(at(500), timedelta(seconds=2))
+    store.resume(at(500), timedelta(seconds=2), link=DEFAULT_LINK)
     store.record_cycle(cycle(at(502), ok=False), [transition("down", at(502), "isp")], [],
-                       at(506))
+                       at(506), link=DEFAULT_LINK)
     up(store, 600)
     assert [row[0] for row in incidents(store)] == ["WD-2025-0001"]
     assert query(store, "SELECT count(*) FROM outage") == [(1,)]

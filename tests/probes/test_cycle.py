@@ -90,8 +90,14 @@ def config(**overrides: Any) -> Config:
     return Config(**(base | overrides))
 
 
+def plan_of(config: Config, **options: Any) -> CyclePlan:
+    """``plan_for`` the config's one link."""
+    (link,) = config.links
+    return plan_for(config, link, **options)
+
+
 def test_it_plans_every_target_with_the_configured_timeouts_in_seconds() -> None:
-    built = plan_for(config(), dns=True, http=True, privileged=True, gateway_address="10.0.0.1")
+    built = plan_of(config(), dns=True, http=True, privileged=True, gateway_address="10.0.0.1")
 
     assert [target.name for target in built.pings] == ["a", "b"]
     assert [check.name for check in built.dns] == ["resolver"]
@@ -102,22 +108,22 @@ def test_it_plans_every_target_with_the_configured_timeouts_in_seconds() -> None
 
 
 def test_it_leaves_out_checks_that_are_not_due() -> None:
-    built = plan_for(config(), dns=False, http=False, privileged=False, gateway_address=None)
+    built = plan_of(config(), dns=False, http=False, privileged=False, gateway_address=None)
 
     assert (built.dns, built.http) == ((), ())
 
 
 def test_it_prefers_the_configured_gateway_to_the_detected_one() -> None:
-    built = plan_for(config(gateway=GatewayConfig(address="10.1.1.1")), dns=False, http=False,
-                     privileged=False, gateway_address="10.0.0.1")
+    built = plan_of(config(gateway=GatewayConfig(address="10.1.1.1")), dns=False, http=False,
+                    privileged=False, gateway_address="10.0.0.1")
 
     assert built.gateway == "10.1.1.1"
 
 
 def test_it_notes_why_there_is_no_gateway() -> None:
-    no_route = plan_for(config(), dns=False, http=False, privileged=False, gateway_address=None)
-    disabled = plan_for(config(gateway=GatewayConfig(enabled=False, address="10.1.1.1")),
-                        dns=False, http=False, privileged=False, gateway_address="10.0.0.1")
+    no_route = plan_of(config(), dns=False, http=False, privileged=False, gateway_address=None)
+    disabled = plan_of(config(gateway=GatewayConfig(enabled=False, address="10.1.1.1")),
+                       dns=False, http=False, privileged=False, gateway_address="10.0.0.1")
 
     assert (no_route.gateway, no_route.gateway_note) == (None, "no default route")
     assert (disabled.gateway, disabled.gateway_note) == (None, "gateway probing disabled")

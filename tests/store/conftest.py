@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from store_helpers import INTERVAL, T0
 
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.store.files import SQLITE_HEADER
 from watchdog.store.invariants import timeline_problems
 from watchdog.store.writer import Store
@@ -74,6 +75,6 @@ def db_path(tmp_path: Path) -> Path:
 def store(db_path: Path) -> Iterator[Store]:
     """An open, resumed store whose timeline starts at T0 (an ``unknown`` interval)."""
     opened = Store.open(db_path)
-    opened.resume(T0, INTERVAL)
+    opened.resume(T0, INTERVAL, link=DEFAULT_LINK)
     yield opened
     opened.close()

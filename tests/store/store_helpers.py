@@ -17,6 +17,9 @@ from watchdog.probes.results import CycleResult, ProbeResult
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 INTERVAL = timedelta(seconds=2)
+# The id the first link gets in a new database (the default link's, as the migration gives
+# an existing database's history).
+LINK_ID = 1
 TARGETS = (("cloudflare", "203.0.113.1"), ("google", "203.0.113.2"), ("quad9", "203.0.113.3"))
 UNPRIVILEGED = 65534  # nobody / nogroup
 

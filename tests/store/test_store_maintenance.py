@@ -8,7 +8,7 @@ from typing import Any
 
 from store_helpers import at, cycle, rows, transition
 
-from watchdog.config.schema import StorageConfig
+from watchdog.config.schema import DEFAULT_LINK, StorageConfig
 from watchdog.store.writer import Store
 
 DEFAULTS = StorageConfig()
@@ -40,10 +40,10 @@ def _sample_minutes(db_path: Path) -> list[int]:
 def test_minute_rollup_counts_failures_packets_and_rtt_exactly(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(0), rtt_ms=10.0), [], [], at(1))
-    store.record_cycle(cycle(at(10), rtt_ms=20.5, received=1), [], [], at(11))
-    store.record_cycle(cycle(at(20), ok=False), [], [], at(21))
-    store.record_cycle(cycle(at(70), rtt_ms=30.0), [], [], at(71))
+    store.record_cycle(cycle(at(0), rtt_ms=10.0), [], [], at(1), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(10), rtt_ms=20.5, received=1), [], [], at(11), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(20), ok=False), [], [], at(21), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(70), rtt_ms=30.0), [], [], at(71), link=DEFAULT_LINK)
     store.maintain(at(2 * MINUTE), DEFAULTS)
     assert _google(db_path, "sample_minute", "minute_ms") == [
         (_ms(0), 3, 1, 6, 3, 10000, 20500, 30500, 2),
@@ -55,7 +55,7 @@ def test_minute_rollup_counts_failures_packets_and_rtt_exactly(
 def test_a_minute_is_rolled_up_only_once_it_is_complete_and_settled(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(0)), [], [], at(1))
+    store.record_cycle(cycle(at(0)), [], [], at(1), link=DEFAULT_LINK)
     store.maintain(at(MINUTE + 59), DEFAULTS)  # the minute ended, but late samples may come
     assert _google(db_path, "sample_minute", "minute_ms") == []
     store.maintain(at(2 * MINUTE), DEFAULTS)
@@ -63,10 +63,11 @@ def test_a_minute_is_rolled_up_only_once_it_is_complete_and_settled(
 
 
 def test_hour_rollup_sums_its_minutes_exactly(store: Store, db_path: Path) -> None:
-    store.record_cycle(cycle(at(0), rtt_ms=10.0), [], [], at(1))
-    store.record_cycle(cycle(at(30 * MINUTE), rtt_ms=40.0, received=1), [], [], at(1801))
-    store.record_cycle(cycle(at(59 * MINUTE), ok=False), [], [], at(3541))
-    store.record_cycle(cycle(at(60 * MINUTE), rtt_ms=99.0), [], [], at(3601))
+    store.record_cycle(cycle(at(0), rtt_ms=10.0), [], [], at(1), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(30 * MINUTE), rtt_ms=40.0, received=1), [], [], at(1801),
+        link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(59 * MINUTE), ok=False), [], [], at(3541), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(60 * MINUTE), rtt_ms=99.0), [], [], at(3601), link=DEFAULT_LINK)
     store.maintain(at(30 * MINUTE + 30), DEFAULTS)  # a first pass mid-hour
     store.maintain(at(62 * MINUTE), DEFAULTS)
     assert _google(db_path, "sample_hour", "hour_ms") == [
@@ -75,12 +76,12 @@ def test_hour_rollup_sums_its_minutes_exactly(store: Store, db_path: Path) -> No
 
 
 def test_maintain_is_idempotent_and_only_adds_new_minutes(store: Store, db_path: Path) -> None:
-    store.record_cycle(cycle(at(0)), [], [], at(1))
+    store.record_cycle(cycle(at(0)), [], [], at(1), link=DEFAULT_LINK)
     store.maintain(at(2 * MINUTE), DEFAULTS)
     store.maintain(at(2 * MINUTE), DEFAULTS)
     store.maintain(at(2 * MINUTE + 30), DEFAULTS)
     assert [row[1] for row in _google(db_path, "sample_minute", "minute_ms")] == [1]
-    store.record_cycle(cycle(at(2 * MINUTE + 40)), [], [], at(161))
+    store.record_cycle(cycle(at(2 * MINUTE + 40)), [], [], at(161), link=DEFAULT_LINK)
     store.maintain(at(4 * MINUTE), DEFAULTS)
     assert [row[0] for row in _google(db_path, "sample_minute", "minute_ms")] == [
         _ms(0), _ms(2 * MINUTE)
@@ -95,7 +96,8 @@ def test_maintain_with_nothing_recorded_does_nothing(store: Store, db_path: Path
 
 def _every_minute_for(store: Store, minutes: int) -> None:
     for minute in range(minutes):
-        store.record_cycle(cycle(at(minute * MINUTE)), [], [], at(minute * MINUTE + 1))
+        store.record_cycle(cycle(at(minute * MINUTE)), [], [], at(minute * MINUTE + 1),
+            link=DEFAULT_LINK)
 
 
 def test_raw_samples_expire_except_around_outages_which_keep_them_as_evidence(
@@ -103,9 +105,10 @@ def test_raw_samples_expire_except_around_outages_which_keep_them_as_evidence(
 ) -> None:
     _every_minute_for(store, 60)
     store.record_cycle(cycle(at(60 * MINUTE)), [transition("down", at(60 * MINUTE), "isp")], [],
-                       at(3601))
+                       at(3601), link=DEFAULT_LINK)
     _every_minute_for_range(store, 61, 65)
-    store.record_cycle(cycle(at(65 * MINUTE)), [transition("up", at(65 * MINUTE))], [], at(3901))
+    store.record_cycle(cycle(at(65 * MINUTE)), [transition("up", at(65 * MINUTE))], [], at(3901),
+        link=DEFAULT_LINK)
     _every_minute_for_range(store, 66, 180)
     store.maintain(at(182 * MINUTE), SHORT)
     # Kept: the outage +-10 min (50..75) and the last hour (122..179); minute summaries of all.
@@ -116,7 +119,8 @@ def test_raw_samples_expire_except_around_outages_which_keep_them_as_evidence(
 
 def _every_minute_for_range(store: Store, first: int, last: int) -> None:
     for minute in range(first, last):
-        store.record_cycle(cycle(at(minute * MINUTE)), [], [], at(minute * MINUTE + 1))
+        store.record_cycle(cycle(at(minute * MINUTE)), [], [], at(minute * MINUTE + 1),
+            link=DEFAULT_LINK)
 
 
 def test_an_open_outages_evidence_is_kept_until_it_ends_then_the_rest_expires(
@@ -124,12 +128,12 @@ def test_an_open_outages_evidence_is_kept_until_it_ends_then_the_rest_expires(
 ) -> None:
     _every_minute_for(store, 60)
     store.record_cycle(cycle(at(60 * MINUTE)), [transition("down", at(60 * MINUTE), "isp")], [],
-                       at(3601))
+                       at(3601), link=DEFAULT_LINK)
     _every_minute_for_range(store, 61, 180)
     store.maintain(at(182 * MINUTE), SHORT)
     assert _sample_minutes(db_path) == list(range(50, 180))
     store.record_cycle(cycle(at(180 * MINUTE)), [transition("up", at(180 * MINUTE))], [],
-                       at(10801))
+                       at(10801), link=DEFAULT_LINK)
     _every_minute_for_range(store, 181, 300)
     store.maintain(at(302 * MINUTE), SHORT)
     assert _sample_minutes(db_path) == [*range(50, 191), *range(242, 300)]
@@ -138,10 +142,10 @@ def test_an_open_outages_evidence_is_kept_until_it_ends_then_the_rest_expires(
 def test_minute_summaries_expire_after_minute_retention_but_hours_stay(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(0)), [], [], at(1))
+    store.record_cycle(cycle(at(0)), [], [], at(1), link=DEFAULT_LINK)
     store.maintain(at(2 * 3600), SHORT)
     day = 24 * 3600
-    store.record_cycle(cycle(at(day + 7200)), [], [], at(day + 7201))
+    store.record_cycle(cycle(at(day + 7200)), [], [], at(day + 7201), link=DEFAULT_LINK)
     store.maintain(at(day + 3 * 3600 + 120), SHORT)
     assert [row[0] for row in _google(db_path, "sample_minute", "minute_ms")] == [
         _ms(day + 7200)

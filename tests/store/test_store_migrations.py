@@ -16,6 +16,7 @@ from sqlmodel import SQLModel
 from store_helpers import INTERVAL, T0, at, cycle, rows
 
 import watchdog.store.db as db_module
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
 from watchdog.store import migrate, models
 from watchdog.store.writer import Store
@@ -39,7 +40,7 @@ def test_a_new_database_is_created_with_its_directory_and_the_whole_schema_witho
     tables = {name for (name,) in rows(db_path, "SELECT name FROM sqlite_master "
                                                 "WHERE type = 'table'")}
     assert {"target", "sample", "sample_minute", "sample_hour", "probe_error", "state_interval",
-            "outage", "blip", "daemon", "watermark", "alembic_version"} <= tables
+            "outage", "blip", "link", "watermark", "alembic_version"} <= tables
     assert rows(db_path, "SELECT version_num FROM alembic_version") == [
         (migrate.head_revision(),)
     ]
@@ -125,7 +126,7 @@ def test_a_database_from_a_newer_version_is_refused(db_path: Path) -> None:
 
 
 def test_the_writer_uses_wal_normal_sync_and_a_busy_timeout(store: Store, db_path: Path) -> None:
-    store.record_cycle(cycle(at(2)), [], [], at(3))
+    store.record_cycle(cycle(at(2)), [], [], at(3), link=DEFAULT_LINK)
     assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
     assert Path(str(db_path) + "-wal").exists()
     engine = store._engine
@@ -139,25 +140,25 @@ def test_a_write_waits_for_the_lock_up_front_and_names_the_database_when_it_time
 ) -> None:
     monkeypatch.setattr(db_module, "BUSY_TIMEOUT_S", 0.2)
     store = Store.open(db_path)
-    store.resume(T0, INTERVAL)
+    store.resume(T0, INTERVAL, link=DEFAULT_LINK)
     with closing(sqlite3.connect(db_path, isolation_level=None)) as other:
         other.execute("BEGIN IMMEDIATE")
         with pytest.raises(DatabaseError, match=r"locked by another process"):
-            store.record_cycle(cycle(at(2)), [], [], at(3))
+            store.record_cycle(cycle(at(2)), [], [], at(3), link=DEFAULT_LINK)
         other.execute("ROLLBACK")
-    store.record_cycle(cycle(at(4)), [], [], at(5))
+    store.record_cycle(cycle(at(4)), [], [], at(5), link=DEFAULT_LINK)
     store.close()
 
 
 def test_a_clean_shutdown_leaves_the_file_readable_without_wal_files(db_path: Path) -> None:
     store = Store.open(db_path)
-    store.resume(T0, INTERVAL)
+    store.resume(T0, INTERVAL, link=DEFAULT_LINK)
     store.shutdown(at(10))
     store.close()
     assert rows(db_path, "PRAGMA journal_mode") == [("delete",)]
     assert not Path(str(db_path) + "-wal").exists()
     again = Store.open(db_path)
-    again.resume(at(20), INTERVAL)
+    again.resume(at(20), INTERVAL, link=DEFAULT_LINK)
     assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
     again.close()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from store_helpers import INTERVAL, T0, at, cycle, run_unprivileged, transition
 
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
 from watchdog.link.states import Blip
 from watchdog.store import reader
@@ -23,9 +24,9 @@ HOUR = 3600
 def test_status_reports_the_state_open_outage_targets_and_heartbeat(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3))
+    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
     store.record_cycle(cycle(at(10), ok=False), [transition("down", at(6), "isp", "no answer")],
-                       [], at(11))
+                       [], at(11), link=DEFAULT_LINK)
     status = reader.read_status(db_path, at(12))
     assert (status.state, status.since, status.cause) == ("down", at(6), "no answer")
     assert status.open_outage is not None
@@ -50,8 +51,8 @@ def test_uptime_is_computed_over_observed_time_with_unknown_reported_apart(
     for state, hour, kind in (("up", 1, None), ("degraded", 19, None), ("down", 20, "isp"),
                               ("lan_down", 22, "lan"), ("up", 23, None)):
         store.record_cycle(cycle(at(hour * HOUR)), [transition(state, at(hour * HOUR), kind)],
-                           [], at(hour * HOUR + 1))
-    store.record_cycle(cycle(at(24 * HOUR - 1)), [], [], at(24 * HOUR))
+                           [], at(hour * HOUR + 1), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(24 * HOUR - 1)), [], [], at(24 * HOUR), link=DEFAULT_LINK)
     status = reader.read_status(db_path, at(24 * HOUR))
     day, week, month = status.windows
     assert (day.label, week.label, month.label) == ("24h", "7d", "30d")
@@ -67,7 +68,7 @@ def test_uptime_is_computed_over_observed_time_with_unknown_reported_apart(
 def test_status_after_a_crash_says_unknown_and_counts_the_silence_as_unknown(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(HOUR))
+    store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(HOUR), link=DEFAULT_LINK)
     status = reader.read_status(db_path, at(3 * HOUR))
     assert status.state == "unknown" and status.since == at(HOUR)
     assert status.heartbeat is not None and not status.heartbeat.running
@@ -85,9 +86,11 @@ def test_status_on_a_database_the_daemon_never_ran_on(db_path: Path) -> None:
 def test_outages_are_listed_with_durations_and_since_filters_by_overlap(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(10)), [transition("down", at(10), "isp")], [], at(11))
-    store.record_cycle(cycle(at(70)), [transition("up", at(70))], [], at(71))
-    store.record_cycle(cycle(at(500)), [transition("lan_down", at(500))], [], at(501))
+    store.record_cycle(cycle(at(10)), [transition("down", at(10), "isp")], [], at(11),
+        link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(70)), [transition("up", at(70))], [], at(71), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(500)), [transition("lan_down", at(500))], [], at(501),
+        link=DEFAULT_LINK)
     every = reader.read_outages(db_path, None)
     assert [(o.kind, o.started_at, o.ended_at, o.duration_s, o.end_observed) for o in every] == [
         ("isp", at(10), at(70), 60.0, True),
@@ -99,8 +102,10 @@ def test_outages_are_listed_with_durations_and_since_filters_by_overlap(
 
 
 def test_blips_are_listed_since_a_time(store: Store, db_path: Path) -> None:
-    store.record_cycle(cycle(at(8)), [], [Blip("down", at(4), at(8), 2, "one")], at(9))
-    store.record_cycle(cycle(at(90)), [], [Blip("lan_down", at(86), at(88), 1, "two")], at(91))
+    store.record_cycle(cycle(at(8)), [], [Blip("down", at(4), at(8), 2, "one")], at(9),
+        link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(90)), [], [Blip("lan_down", at(86), at(88), 1, "two")], at(91),
+        link=DEFAULT_LINK)
     assert [(b.cause, b.duration_s, b.cycles) for b in reader.read_blips(db_path, None)] == [
         ("one", 4.0, 2), ("two", 2.0, 1)
     ]
@@ -110,10 +115,10 @@ def test_blips_are_listed_since_a_time(store: Store, db_path: Path) -> None:
 def test_the_reader_reads_a_live_wal_database_while_the_writer_holds_the_lock(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3))
+    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
     with closing(sqlite3.connect(db_path, isolation_level=None)) as writer:
         writer.execute("BEGIN IMMEDIATE")
-        writer.execute("UPDATE daemon SET pid = 1")
+        writer.execute("UPDATE link SET pid = 1")
         status = reader.read_status(db_path, at(4))
         writer.execute("ROLLBACK")
     assert status.state == "up"
@@ -135,8 +140,8 @@ def test_the_reader_works_on_a_read_only_directory_after_a_clean_shutdown(
     db_path: Path, shared_dir: Path
 ) -> None:
     store = Store.open(db_path)
-    store.resume(T0, INTERVAL)
-    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3))
+    store.resume(T0, INTERVAL, link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
     store.shutdown(at(4))
     store.close()
     copy = _read_only_copy(db_path, shared_dir)
@@ -152,7 +157,7 @@ def test_the_reader_works_on_a_read_only_directory_after_a_clean_shutdown(
 def test_the_reader_falls_back_to_immutable_for_a_wal_file_in_a_read_only_directory(
     store: Store, db_path: Path, shared_dir: Path
 ) -> None:
-    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3))
+    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
     store.shutdown(at(4))
     store._stopped_cleanly = False  # as if switching out of WAL had failed: stays WAL
     store.close()
@@ -162,7 +167,7 @@ def test_the_reader_falls_back_to_immutable_for_a_wal_file_in_a_read_only_direct
     child = run_unprivileged(f"""
         import sqlite3
         try:
-            sqlite3.connect("file:{copy}?mode=ro", uri=True).execute("SELECT 1 FROM daemon")
+            sqlite3.connect("file:{copy}?mode=ro", uri=True).execute("SELECT 1 FROM link")
             print("plain-open-worked")
         except sqlite3.OperationalError:
             print("plain-open-failed")
@@ -192,7 +197,7 @@ def test_the_reader_imports_no_sqlmodel_sqlalchemy_or_alembic() -> None:
 def test_every_status_query_is_an_index_search_not_a_scan_of_history(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3))
+    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
     with closing(sqlite3.connect(db_path)) as connection:
         for name, query in reader.STATUS_QUERIES.items():
             parameters = ("2025-01-01",) * query.count("?")

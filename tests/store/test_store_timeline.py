@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from store_helpers import T0, at, cycle, intervals, outages, rows, text, transition
 
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
 from watchdog.link.states import Blip, Transition
 from watchdog.store.writer import Store
@@ -16,15 +17,16 @@ def test_first_start_opens_an_unknown_interval_until_the_first_transition(
     store: Store, db_path: Path
 ) -> None:
     assert intervals(db_path) == [("unknown", text(T0), None)]
-    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3))
+    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
     assert intervals(db_path) == [("unknown", text(T0), text(at(2))), ("up", text(at(2)), None)]
 
 
 def test_a_transition_closes_the_open_interval_and_opens_the_next_at_its_time(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3))
-    store.record_cycle(cycle(at(10)), [transition("degraded", at(6))], [], at(11))
+    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(10)), [transition("degraded", at(6))], [], at(11),
+        link=DEFAULT_LINK)
     assert intervals(db_path)[1:] == [
         ("up", text(at(2)), text(at(6))),
         ("degraded", text(at(6)), None),
@@ -34,9 +36,10 @@ def test_a_transition_closes_the_open_interval_and_opens_the_next_at_its_time(
 def test_a_transition_earlier_than_the_open_interval_is_clamped_to_its_start(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(10)), [transition("up", at(10))], [], at(11))
+    store.record_cycle(cycle(at(10)), [transition("up", at(10))], [], at(11), link=DEFAULT_LINK)
     # The clock stepped back: the tracker dates the next change before the open interval.
-    store.record_cycle(cycle(at(4)), [transition("down", at(4), "isp")], [], at(5))
+    store.record_cycle(cycle(at(4)), [transition("down", at(4), "isp")], [], at(5),
+        link=DEFAULT_LINK)
     assert intervals(db_path) == [
         ("unknown", text(T0), text(at(10))),
         ("down", text(at(10)), None),
@@ -47,16 +50,17 @@ def test_a_transition_earlier_than_the_open_interval_is_clamped_to_its_start(
 def test_a_transition_at_the_open_intervals_start_replaces_its_state_without_a_zero_interval(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(1))
+    store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(1), link=DEFAULT_LINK)
     assert intervals(db_path) == [("up", text(T0), None)]
 
 
 def test_down_opens_an_outage_that_up_closes_at_the_transition_time(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3))
-    store.record_cycle(cycle(at(20), ok=False), [transition("down", at(16), "isp")], [], at(21))
-    store.record_cycle(cycle(at(60)), [transition("up", at(56))], [], at(61))
+    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(20), ok=False), [transition("down", at(16), "isp")], [], at(21),
+        link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(60)), [transition("up", at(56))], [], at(61), link=DEFAULT_LINK)
     assert outages(db_path) == [("isp", text(at(16)), text(at(56)), 0.0, 1)]
     cause, evidence = rows(db_path, "SELECT cause, evidence FROM outage")[0]
     assert cause == "test: down"
@@ -66,9 +70,11 @@ def test_down_opens_an_outage_that_up_closes_at_the_transition_time(
 def test_a_change_from_isp_down_to_lan_down_closes_one_outage_and_opens_the_other(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(2)), [transition("down", at(2), "isp")], [], at(3))
-    store.record_cycle(cycle(at(30)), [transition("lan_down", at(26), "lan")], [], at(31))
-    store.record_cycle(cycle(at(90)), [transition("up", at(88))], [], at(91))
+    store.record_cycle(cycle(at(2)), [transition("down", at(2), "isp")], [], at(3),
+        link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(30)), [transition("lan_down", at(26), "lan")], [], at(31),
+        link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(90)), [transition("up", at(88))], [], at(91), link=DEFAULT_LINK)
     assert outages(db_path) == [
         ("isp", text(at(2)), text(at(26)), 0.0, 1),
         ("lan", text(at(26)), text(at(88)), 0.0, 1),
@@ -78,19 +84,21 @@ def test_a_change_from_isp_down_to_lan_down_closes_one_outage_and_opens_the_othe
 def test_a_dns_outage_takes_its_kind_from_the_transition_and_lan_down_is_always_lan(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(2)), [transition("down", at(2), "dns")], [], at(3))
-    store.record_cycle(cycle(at(10)), [transition("up", at(10))], [], at(11))
-    store.record_cycle(cycle(at(20)), [transition("lan_down", at(20), None)], [], at(21))
+    store.record_cycle(cycle(at(2)), [transition("down", at(2), "dns")], [], at(3),
+        link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(10)), [transition("up", at(10))], [], at(11), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(20)), [transition("lan_down", at(20), None)], [], at(21),
+        link=DEFAULT_LINK)
     assert [row[0] for row in outages(db_path)] == ["dns", "lan"]
 
 
 def test_a_down_transition_without_a_kind_is_an_isp_outage(store: Store, db_path: Path) -> None:
-    store.record_cycle(cycle(at(2)), [transition("down", at(2))], [], at(3))
+    store.record_cycle(cycle(at(2)), [transition("down", at(2))], [], at(3), link=DEFAULT_LINK)
     assert outages(db_path)[0][0] == "isp"
 
 
 def test_degraded_is_not_an_outage(store: Store, db_path: Path) -> None:
-    store.record_cycle(cycle(at(2)), [transition("degraded", at(2))], [], at(3))
+    store.record_cycle(cycle(at(2)), [transition("degraded", at(2))], [], at(3), link=DEFAULT_LINK)
     assert outages(db_path) == []
 
 
@@ -98,7 +106,7 @@ def test_blips_are_recorded_with_their_cycles_and_open_no_outage(
     store: Store, db_path: Path
 ) -> None:
     blip = Blip("down", at(4), at(8), 2, "no ping target answered")
-    store.record_cycle(cycle(at(8)), [], [blip], at(9))
+    store.record_cycle(cycle(at(8)), [], [blip], at(9), link=DEFAULT_LINK)
     assert rows(db_path, "SELECT state, started_at, ended_at, cycles, cause FROM blip") == [
         ("down", text(at(4)), text(at(8)), 2, "no ping target answered")
     ]
@@ -109,8 +117,8 @@ def test_several_transitions_in_one_cycle_are_applied_in_order(
     store: Store, db_path: Path
 ) -> None:
     store.record_cycle(
-        cycle(at(10)), [transition("up", at(2)), transition("degraded", at(6))], [], at(11)
-    )
+        cycle(at(10)), [transition("up", at(2)), transition("degraded", at(6))], [], at(11),
+            link=DEFAULT_LINK)
     assert [interval[0] for interval in intervals(db_path)] == ["unknown", "up", "degraded"]
 
 
@@ -118,7 +126,7 @@ def test_recording_before_resume_is_refused(db_path: Path) -> None:
     store = Store.open(db_path)
     try:
         with pytest.raises(RuntimeError, match="resume"):
-            store.record_cycle(cycle(at(2)), [], [], at(3))
+            store.record_cycle(cycle(at(2)), [], [], at(3), link=DEFAULT_LINK)
     finally:
         store.close()
 
@@ -126,23 +134,24 @@ def test_recording_before_resume_is_refused(db_path: Path) -> None:
 def test_a_cycle_is_one_transaction_nothing_of_it_is_kept_when_a_part_fails(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3))
+    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
     bad = Transition("maintenance", at(10), "not a link state")  # type: ignore[arg-type]
     with pytest.raises(DatabaseError):
-        store.record_cycle(cycle(at(10)), [bad], [], at(11))
+        store.record_cycle(cycle(at(10)), [bad], [], at(11), link=DEFAULT_LINK)
     assert rows(db_path, "SELECT count(*) FROM sample WHERE at_ms > ?",
                 (int(at(5).timestamp() * 1000),)) == [(0,)]
-    assert rows(db_path, "SELECT last_cycle_at FROM daemon") == [(text(at(3)),)]
+    assert rows(db_path, "SELECT last_cycle_at FROM link") == [(text(at(3)),)]
     # The store is still usable, and its cached ids still right, after the rollback.
-    store.record_cycle(cycle(at(12)), [], [], at(13))
+    store.record_cycle(cycle(at(12)), [], [], at(13), link=DEFAULT_LINK)
     assert rows(db_path, "SELECT count(*) FROM sample") == [(8,)]
 
 
 def test_each_cycle_updates_every_targets_last_result_and_the_heartbeat(
     store: Store, db_path: Path
 ) -> None:
-    store.record_cycle(cycle(at(2)), [], [], at(3))
-    store.record_cycle(cycle(at(4), ok=False, gateway="192.168.1.254"), [], [], at(5))
+    store.record_cycle(cycle(at(2)), [], [], at(3), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(4), ok=False, gateway="192.168.1.254"), [], [], at(5),
+        link=DEFAULT_LINK)
     assert rows(db_path, "SELECT kind, name, address, last_at, last_ok, last_rtt_ms, last_error "
                          "FROM target ORDER BY id") == [
         ("gateway", "gateway", "192.168.1.254", text(at(4)), 1, 1.0, None),
@@ -150,12 +159,12 @@ def test_each_cycle_updates_every_targets_last_result_and_the_heartbeat(
         ("ping", "google", "203.0.113.2", text(at(4)), 0, None, "timeout"),
         ("ping", "quad9", "203.0.113.3", text(at(4)), 0, None, "timeout"),
     ]
-    assert rows(db_path, "SELECT last_cycle_at FROM daemon") == [(text(at(5)),)]
+    assert rows(db_path, "SELECT last_cycle_at FROM link") == [(text(at(5)),)]
 
 
 def test_samples_are_compact_integer_rows(store: Store, db_path: Path) -> None:
-    store.record_cycle(cycle(at(2), rtt_ms=12.3456, received=1), [], [], at(3))
-    store.record_cycle(cycle(at(4), ok=False), [], [], at(5))
+    store.record_cycle(cycle(at(2), rtt_ms=12.3456, received=1), [], [], at(3), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(4), ok=False), [], [], at(5), link=DEFAULT_LINK)
     samples = rows(db_path, "SELECT s.at_ms, t.name, s.rtt_us, s.sent, s.received, s.ok, e.text "
                             "FROM sample s JOIN target t ON t.id = s.target_id "
                             "LEFT JOIN probe_error e ON e.id = s.error_id "

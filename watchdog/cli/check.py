@@ -13,7 +13,7 @@ from watchdog.config.zone import site_zone
 from watchdog.link.classify import Policy, classify
 from watchdog.link.tracker import slide_window
 from watchdog.probes.cycle import plan_for, run_cycle
-from watchdog.probes.gateway import default_gateway
+from watchdog.probes.gateway import gateway_to_probe
 from watchdog.probes.ping import detect_ping_mode
 
 EXIT_CODES = {"up": 0, "degraded": 1, "down": 2, "lan_down": 2}
@@ -23,10 +23,10 @@ def command(args: argparse.Namespace) -> int:
     config = config_from(args)
     zone = site_zone(config)
     privileged = detect_ping_mode()
-    gateway = None
-    if config.gateway.enabled:
-        gateway = config.gateway.address or default_gateway()
-    plan = plan_for(config, dns=True, http=True, privileged=privileged, gateway_address=gateway)
+    # The one link a config names today; a check per link comes with several uplinks.
+    (link,) = config.links
+    plan = plan_for(config, link, dns=True, http=True, privileged=privileged,
+                    gateway_address=gateway_to_probe(link.gateway))
     cycle = run_cycle(plan)
     policy = Policy.from_config(config)
     window = slide_window((), cycle, policy, include=True)

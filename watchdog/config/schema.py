@@ -234,6 +234,22 @@ class NotifyConfig:
     webhook: list[WebhookNotifyConfig] = field(default_factory=list)
 
 
+# The name of the one link of a config that names none (an existing database's history is
+# this link's, id 1).
+DEFAULT_LINK = "default"
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """One link (uplink) the daemon watches with its own monitor: its name and its gateway.
+
+    The probe targets (``ping``, ``dns``, ``http``) are the config's, probed on every link.
+    """
+
+    name: str
+    gateway: GatewayConfig
+
+
 @dataclass(frozen=True)
 class Config:
     site: SiteConfig = field(default_factory=SiteConfig)
@@ -251,6 +267,11 @@ class Config:
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     # Where this config was read from (not a key): for messages and relative paths.
     source: Path | None = field(default=None, compare=False, metadata={"internal": True})
+
+    @property
+    def links(self) -> tuple[LinkConfig, ...]:
+        """The links to watch, each by its own monitor: today the one implicit link."""
+        return (LinkConfig(DEFAULT_LINK, self.gateway),)
 
     @property
     def down_quorum(self) -> int:

@@ -1,7 +1,8 @@
 """sd_notify without a dependency: one datagram to ``$NOTIFY_SOCKET`` (sd_notify(3)).
 
-``READY=1`` once the database is open and the first cycle has run; ``WATCHDOG=1`` after each
-completed probe cycle (never from a timer of its own, so a stuck loop gets restarted);
+``READY=1`` once the database is open and every link's first cycle has run; ``WATCHDOG=1``
+each time every link has completed a probe cycle (never from a timer of its own, so a stuck
+loop gets restarted);
 ``STATUS=`` a one-line summary for ``systemctl status``; ``RELOADING=1`` and ``STOPPING=1``.
 Outside systemd (no ``NOTIFY_SOCKET``) every call is a no-op.
 """

@@ -1,17 +1,18 @@
-"""``watchdog run``: probe on schedule, track the link, record every cycle, deliver messages.
+"""``watchdog run``: the service shell around one ``LinkMonitor`` per link.
 
-APScheduler 3.x (BackgroundScheduler) runs the probe cycle as a one-shot job that schedules
-its successor when it ends, so a cycle never overlaps itself; a maintenance job (roll-ups,
-retention) every minute; and one delivery job per channel every second. The main thread
-waits for signals:
+APScheduler 3.x (BackgroundScheduler) runs each link's probe cycle as a one-shot job that
+schedules its successor when it ends, so a link's cycle never overlaps itself (the links'
+cycles run side by side); a maintenance job (roll-ups, retention) every minute; and one
+delivery job per channel every second. The main thread waits for signals:
 
-- SIGTERM / SIGINT: let the running cycle finish, close the current interval, give the outbox
-  a few seconds to send what it can, exit 0;
+- SIGTERM / SIGINT: let the running cycles finish, close every link's current interval, give
+  the outbox a few seconds to send what it can, exit 0;
 - SIGHUP: reload the config, validated first; on error the old one stays and one clear error
   is logged.
 
-Under systemd (``Type=notify``) it says ``READY=1`` after the first cycle, ``WATCHDOG=1``
-after every completed cycle, and a one-line ``STATUS=``.
+Under systemd (``Type=notify``) it says ``READY=1`` once every link has completed its first
+cycle, ``WATCHDOG=1`` each time every link has completed a cycle since the last one (a link
+whose cycles are stuck stops feeding systemd's watchdog), and a one-line ``STATUS=``.
 """
 
 from __future__ import annotations
@@ -22,22 +23,17 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from watchdog import clock
 from watchdog.config import Config
 from watchdog.config.zone import site_zone
 from watchdog.daemon import notify
-from watchdog.daemon.cadence import Cadence
+from watchdog.daemon.monitor import LinkMonitor
 from watchdog.errors import ConfigError
-from watchdog.link.classify import Policy, quorum_failed
-from watchdog.link.states import Blip, Transition
-from watchdog.link.tracker import TrackerState, advance
 from watchdog.logs import get_logger
-from watchdog.probes.cycle import plan_for, run_cycle
 from watchdog.probes.gateway import default_gateway
 from watchdog.probes.ping import detect_ping_mode
-from watchdog.probes.results import CycleResult
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -52,14 +48,12 @@ MAINTENANCE_INTERVAL = timedelta(minutes=1)
 DELIVERY_INTERVAL = timedelta(seconds=1)
 # On SIGTERM, the outbox gets this long to send what it can before the process exits.
 FLUSH_SECONDS = 5.0
-# A cycle that starts this many ping intervals after the last one (the server was suspended,
-# or the process stalled) turns the silence into an ``unknown`` interval, as a restart does.
-STALL_INTERVALS = 5
 CYCLE_JOB = "probe-cycle"
 
 
 class Daemon:
-    """The running watchdog: owns the tracker, the store and the scheduler."""
+    """The running watchdog: the scheduler, signals, reload, delivery jobs and sd_notify
+    around one ``LinkMonitor`` per link of the config."""
 
     def __init__(
         self,
@@ -77,120 +71,38 @@ class Daemon:
         self.deliverer = deliverer
         self.privileged = privileged
         self.now = now
-        self.gateway_lookup = gateway_lookup
         self.reload_config = reload_config
         self.on_config = on_config
-        self.tracker = TrackerState.start(now())
-        self.last_run: dict[str, datetime] = {}
-        self.last_cycle_at: datetime | None = None
-        self.cycles = 0
+        self.monitors = [
+            LinkMonitor(link, config, store, privileged=privileged, now=now,
+                        gateway_lookup=gateway_lookup)
+            for link in config.links
+        ]
+        # Links that completed a cycle since systemd's watchdog was last fed.
+        self._cycled: set[str] = set()
+        self._ready = False
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
-        self._lock = threading.Lock()
+        self._notify_lock = threading.Lock()
         self.apply(config)
 
     def apply(self, config: Config) -> None:
-        """Use ``config`` from the next cycle on."""
+        """Use ``config`` from every link's next cycle on."""
         self.config = config
-        self.policy = Policy.from_config(config)
-        self.cadence = Cadence.from_config(config)
         self.zone = site_zone(config)
-
-    # --- one cycle ---------------------------------------------------------------------
+        for monitor in self.monitors:
+            monitor.apply(config)
 
     def resume(self) -> None:
-        """Turn the gap since the last heartbeat into history and set the tracker's start."""
-        info = self.store.resume(self.now(), self.config.schedule.ping_interval)
-        self.tracker = TrackerState.start(
-            info.since, state=info.state, cause=info.cause, outage_kind=info.outage_kind
-        )
-        log.info("resumed", state=info.state, since=info.since.isoformat(), cause=info.cause)
-
-    def cycle(self) -> CycleResult:
-        """Run one probe cycle, fold it into the tracker and record it in one transaction."""
-        with self._lock:
-            started = self.now()
-            if self._stalled(started):
-                self.resume()  # the silence becomes an unknown interval, as after a restart
-            retry = self.tracker.retry_kinds() if self.tracker.suspect else frozenset()
-            # While the internet is unreachable, DNS and web checks can tell nothing.
-            cut_off = self.tracker.state == "lan_down" or (
-                self.tracker.state == "down" and self.tracker.outage_kind != "dns")
-            dns = bool(self.config.dns) and (not cut_off or "dns" in retry) and (
-                self.cadence.check_due("dns", started, self.last_run.get("dns"), retry))
-            http = bool(self.config.http) and (not cut_off or "http" in retry) and (
-                self.cadence.check_due("http", started, self.last_run.get("http"), retry))
-            policy = self.policy
-            plan = plan_for(
-                self.config, dns=dns, http=http, privileged=self.privileged,
-                gateway_address=self._gateway_address(),
-                abandon_checks_if=lambda results: quorum_failed(results, policy),
-            )
-            result = run_cycle(plan)
-            for kind in ("dns", "http"):
-                if kind in result.kinds:
-                    self.last_run[kind] = result.started_at
-            self.tracker, transitions, blips = advance(self.tracker, result, self.policy)
-            finished = self.now()
-            self.store.record_cycle(result, transitions, blips, finished)
-            self.last_cycle_at = finished
-            self.cycles += 1
-            self._log(transitions, blips)
-            return result
-
-    def _stalled(self, now: datetime) -> bool:
-        """Whether the time since the last cycle is far longer than the schedule allows.
-
-        Backwards steps are not stalls: the store clamps transitions to the open interval, so
-        a clock set back never makes a negative or overlapping interval.
-        """
-        if self.last_cycle_at is None:
-            return False
-        silence = now - self.last_cycle_at
-        return silence > self.config.schedule.ping_interval * STALL_INTERVALS + (
-            self.config.schedule.http_timeout)
-
-    def _gateway_address(self) -> str | None:
-        if not self.config.gateway.enabled:
-            return None
-        return self.config.gateway.address or self.gateway_lookup()
+        """Every link's ``LinkMonitor.resume``: the gap since its heartbeat becomes history."""
+        for monitor in self.monitors:
+            monitor.resume()
 
     def status_line(self) -> str:
-        """One line for ``systemctl status``: "up since 14:02 — 3/3 targets, gateway ok"."""
-        tracker = self.tracker
-        since = tracker.since.astimezone(self.zone).strftime("%H:%M")
-        line = f"{tracker.state} since {since}"
-        observation = tracker.last
-        if observation is not None:
-            evidence = observation.evidence
-            total = evidence.get("targets", 0)
-            answering = total - len(evidence.get("failing", []))
-            gateway = evidence.get("gateway")
-            if isinstance(gateway, dict):
-                gateway_text = "gateway ok" if gateway.get("ok") else "gateway silent"
-            else:
-                gateway_text = f"gateway: {gateway or 'not probed'}"
-            line += f" — {answering}/{total} targets, {gateway_text}"
-        return line
-
-    def _log(self, transitions: list[Transition], blips: list[Blip]) -> None:
-        for transition in transitions:
-            log.info(
-                "link_state_changed",
-                state=transition.state,
-                cause=transition.cause,
-                since=transition.at.isoformat(),
-                outage_kind=transition.outage_kind,
-            )
-        for blip in blips:
-            log.info(
-                "blip",
-                state=blip.state,
-                started_at=blip.started_at.isoformat(),
-                duration_s=round((blip.ended_at - blip.started_at).total_seconds(), 1),
-                cycles=blip.cycles,
-                cause=blip.cause,
-            )
+        """One line for ``systemctl status``: each link's state, since when, its targets."""
+        if len(self.monitors) == 1:
+            return self.monitors[0].status_line()
+        return "; ".join(f"{monitor.name}: {monitor.status_line()}" for monitor in self.monitors)
 
     def maintain(self) -> None:
         """Roll up and prune; a failure is logged and retried next minute."""
@@ -218,9 +130,8 @@ class Daemon:
         if self.stopping.is_set() or self.deliverer is None:
             return
         if channel in self.deliverer.senders:
-            scheduler.add_job(self._deliver_job, "date", args=[channel, scheduler],
-                              run_date=self.now() + DELIVERY_INTERVAL, id=f"deliver:{channel}",
-                              replace_existing=True, misfire_grace_time=None)
+            schedule_once(scheduler, self._deliver_job, f"deliver:{channel}",
+                          self.now() + DELIVERY_INTERVAL, [channel, scheduler])
 
     # --- reload ------------------------------------------------------------------------
 
@@ -241,8 +152,7 @@ class Daemon:
             log.warning("config_reload_partial", key="storage.database",
                         hint="a new database path takes effect at the next restart")
             config = _keep_database(config, self.config)
-        with self._lock:
-            self.apply(config)
+        self.apply(config)
         if self.on_config is not None:
             self.on_config(config)
         log.info("config_reloaded", source=str(config.source))
@@ -251,25 +161,37 @@ class Daemon:
 
     # --- the scheduled loop ------------------------------------------------------------
 
-    def _cycle_job(self, scheduler: BackgroundScheduler) -> None:
+    def _cycle_job(self, monitor: LinkMonitor, scheduler: BackgroundScheduler) -> None:
+        """One cycle of ``monitor``'s link, then its next one when its cadence says."""
         started = self.now()
         try:
-            result = self.cycle()
+            result = monitor.cycle()
             started, finished = result.started_at, self.now()
         except Exception as error:  # a broken cycle must not stop the heartbeat
-            log.error("cycle_failed", error=str(error), error_type=type(error).__name__)
+            log.error("cycle_failed", link=monitor.name, error=str(error),
+                      error_type=type(error).__name__)
             finished = self.now()
         else:
-            # Only a completed cycle feeds systemd's watchdog: a stuck loop gets restarted.
-            ready = "READY=1" if self.cycles == 1 else "WATCHDOG=1"
-            notify.notify(ready, "WATCHDOG=1", f"STATUS={self.status_line()}")
+            self._completed(monitor)
         if self.stopping.is_set():
             return
-        next_at = self.cadence.next_cycle_at(started, finished, suspect=self.tracker.suspect)
-        scheduler.add_job(
-            self._cycle_job, "date", run_date=next_at, args=[scheduler], id=CYCLE_JOB,
-            replace_existing=True, misfire_grace_time=None,
-        )
+        schedule_once(scheduler, self._cycle_job, self._cycle_job_id(monitor),
+                      monitor.next_cycle_at(started, finished), [monitor, scheduler])
+
+    def _completed(self, monitor: LinkMonitor) -> None:
+        """Feed systemd's watchdog once every link has completed a cycle since the last time:
+        only completed cycles count, so a stuck link gets the service restarted."""
+        with self._notify_lock:
+            self._cycled.add(monitor.name)
+            if len(self._cycled) < len(self.monitors):
+                return
+            self._cycled.clear()
+            ready = "WATCHDOG=1" if self._ready else "READY=1"
+            self._ready = True
+        notify.notify(ready, "WATCHDOG=1", f"STATUS={self.status_line()}")
+
+    def _cycle_job_id(self, monitor: LinkMonitor) -> str:
+        return CYCLE_JOB if len(self.monitors) == 1 else f"{CYCLE_JOB}:{monitor.name}"
 
     def _schedule_delivery(self, scheduler: BackgroundScheduler) -> None:
         """One job per channel; called at start and after a reload changed the channels."""
@@ -280,9 +202,8 @@ class Daemon:
         scheduled = {job.id for job in scheduler.get_jobs()}
         for channel in sorted(wanted):
             if f"deliver:{channel}" not in scheduled:
-                scheduler.add_job(self._deliver_job, "date", args=[channel, scheduler],
-                                  run_date=self.now(), id=f"deliver:{channel}",
-                                  misfire_grace_time=None)
+                schedule_once(scheduler, self._deliver_job, f"deliver:{channel}", self.now(),
+                              [channel, scheduler])
 
     def flush(self, seconds: float = FLUSH_SECONDS) -> None:
         """Give every channel up to ``seconds`` to send what is due (at shutdown).
@@ -312,8 +233,9 @@ class Daemon:
             executors={"default": {"type": "threadpool", "max_workers": 8 + len(channels)}},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         )
-        scheduler.add_job(self._cycle_job, "date", run_date=self.now(), args=[scheduler],
-                          id=CYCLE_JOB, misfire_grace_time=None)
+        for monitor in self.monitors:
+            schedule_once(scheduler, self._cycle_job, self._cycle_job_id(monitor), self.now(),
+                          [monitor, scheduler])
         scheduler.add_job(self.maintain, "interval",
                           seconds=MAINTENANCE_INTERVAL.total_seconds(), id="maintenance")
         self._schedule_delivery(scheduler)
@@ -333,6 +255,7 @@ class Daemon:
         log.info(
             "started",
             database=str(self.config.storage.database),
+            links=[monitor.name for monitor in self.monitors],
             ping_targets=len(self.config.ping),
             dns_checks=len(self.config.dns),
             http_checks=len(self.config.http),
@@ -346,15 +269,31 @@ class Daemon:
                     if self.reload():
                         self._schedule_delivery(scheduler)
         finally:
-            notify.notify("STOPPING=1", "STATUS=stopping: finishing the cycle")
-            scheduler.shutdown(wait=True)  # lets the running cycle (and sends) finish
-            with self._lock:
-                self.store.shutdown(self.now())
+            notify.notify("STOPPING=1", "STATUS=stopping: finishing the cycles")
+            scheduler.shutdown(wait=True)  # lets the running cycles (and sends) finish
+            self.store.shutdown(self.now())
             self.flush()
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-        log.info("stopped", cycles=self.cycles, state=self.tracker.state)
+        for monitor in self.monitors:
+            log.info("stopped", link=monitor.name, cycles=monitor.cycles,
+                     state=monitor.tracker.state)
         return 0
+
+
+def schedule_once(scheduler: BackgroundScheduler, function: Callable[..., None], job_id: str,
+                  run_date: datetime, args: list[Any]) -> None:
+    """Add (or replace) the one-shot job ``job_id``: ``function(*args)`` at ``run_date``.
+
+    The cycle and delivery jobs schedule their successor this way as they end, so a run never
+    overlaps the next. The successor may be due at once (a cycle that outlasted its interval on
+    a busy machine) while the run that scheduled it is still counted as running; with
+    APScheduler's ``max_instances=1`` it would then be skipped, and a skipped one-shot job is
+    gone: the link would never be probed again. Two instances cover that last moment; the
+    work itself never overlaps (each run schedules the next only when it ends).
+    """
+    scheduler.add_job(function, "date", run_date=run_date, args=args, id=job_id,
+                      replace_existing=True, misfire_grace_time=None, max_instances=2)
 
 
 def _keep_database(config: Config, current: Config) -> Config:

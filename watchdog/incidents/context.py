@@ -16,7 +16,8 @@ from sqlmodel import Session, col, select
 from watchdog.clock import to_ms
 from watchdog.config.schema import Config
 from watchdog.incidents.schedule import Step
-from watchdog.store.models import Incident, Outage, StateInterval
+from watchdog.store.models import Incident, Outage
+from watchdog.store.timeline import open_interval
 
 EVIDENCE_ROWS = 12
 
@@ -88,9 +89,11 @@ def evidence_part(session: Session, incident: Incident, now: datetime) -> dict[s
             "FROM sample s JOIN target t ON t.id = s.target_id "
             "LEFT JOIN probe_error e ON e.id = s.error_id "
             "WHERE s.at_ms BETWEEN :start AND :end AND t.kind IN ('gateway', 'ping') "
+            "AND t.link_id = :link "
             "ORDER BY s.at_ms DESC, t.kind, t.name LIMIT :limit"
         ),
-        {"start": to_ms(incident.started_at) - 2000, "end": to_ms(now), "limit": EVIDENCE_ROWS},
+        {"start": to_ms(incident.started_at) - 2000, "end": to_ms(now), "limit": EVIDENCE_ROWS,
+         "link": incident.link_id},
     ).all()
     from watchdog.clock import from_ms
 
@@ -120,10 +123,8 @@ def evidence_part(session: Session, incident: Incident, now: datetime) -> dict[s
     }
 
 
-def link_part(session: Session) -> dict[str, Any] | None:
-    current = session.exec(
-        select(StateInterval).where(col(StateInterval.ended_at).is_(None))
-    ).first()
+def link_part(session: Session, link: int) -> dict[str, Any] | None:
+    current = open_interval(session, link)
     if current is None:
         return None
     return {"state": current.state, "cause": current.cause, "since": _iso(current.started_at)}
@@ -146,5 +147,5 @@ def for_incident(
     context["incident"] = incident_part(session, incident, now, step)
     context["sent_to"] = sent_to
     context["evidence"] = evidence_part(session, incident, now)
-    context["link"] = link_part(session)
+    context["link"] = link_part(session, incident.link_id)
     return context

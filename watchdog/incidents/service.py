@@ -1,7 +1,7 @@
 """The incident lifecycle, applied inside the cycle's transaction.
 
-After each cycle's timeline is written, ``after_cycle`` looks at the open outage and the
-ongoing incident and moves the incident along:
+After each cycle's timeline is written, ``after_cycle`` looks at the link's open outage and
+ongoing incident and moves the incident along (each link has its own incidents):
 
 - a new outage opens an incident, or rejoins the previous one of its kind when it starts
   within ``incidents.merge_within`` of its end (a flapping line makes one incident, one ticket);
@@ -29,6 +29,7 @@ from watchdog.incidents.routing import notify_channels, ticket_backends
 from watchdog.incidents.schedule import Step, due_steps
 from watchdog.link.states import Transition
 from watchdog.store.models import Incident, IncidentEvent, Outage
+from watchdog.store.timeline import open_outage
 
 # A "degraded" notice is sent at most this often.
 DEGRADED_NOTICE_INTERVAL = timedelta(hours=1)
@@ -36,13 +37,11 @@ DEGRADED_NOTICE_INTERVAL = timedelta(hours=1)
 MONITOR_GAP_NOTICE_AFTER = timedelta(minutes=1)
 
 
-def ongoing_incident(session: Session) -> Incident | None:
-    """The incident whose outage is going on, if any."""
-    return session.exec(select(Incident).where(col(Incident.ended_at).is_(None))).first()
-
-
-def open_outage(session: Session) -> Outage | None:
-    return session.exec(select(Outage).where(col(Outage.ended_at).is_(None))).first()
+def ongoing_incident(session: Session, link: int) -> Incident | None:
+    """The link's incident whose outage is going on, if any."""
+    return session.exec(
+        select(Incident).where(col(Incident.link_id) == link, col(Incident.ended_at).is_(None))
+    ).first()
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
@@ -66,10 +65,11 @@ class IncidentService:
     # --- the cycle hook ----------------------------------------------------------------
 
     def after_cycle(
-        self, session: Session, transitions: Sequence[Transition], now: datetime
+        self, session: Session, link: int, transitions: Sequence[Transition], now: datetime
     ) -> None:
-        ongoing = ongoing_incident(session)
-        outage = open_outage(session)
+        """``Store.on_cycle``: move the incident of the link whose id is ``link`` along."""
+        ongoing = ongoing_incident(session, link)
+        outage = open_outage(session, link)
         if ongoing is not None and (outage is None or outage.incident_id != ongoing.id):
             self._recover(session, ongoing, now)
             ongoing = None
@@ -84,10 +84,13 @@ class IncidentService:
             if transition.state == "up":
                 outbox.rush(session, now)  # the way out is back: send what waited, now
             if transition.state == "degraded":
-                self._degraded(session, transition, now)
+                self._degraded(session, link, transition, now)
 
-    def after_resume(self, session: Session, gap_start: datetime | None, now: datetime) -> None:
-        """The watchdog was not running from ``gap_start`` to ``now``: say so once."""
+    def after_resume(
+        self, session: Session, link: int, gap_start: datetime | None, now: datetime
+    ) -> None:
+        """``Store.on_resume``: the link was not watched from ``gap_start`` to ``now``; say
+        so once."""
         outbox.release_claims(session)
         if gap_start is None or now - gap_start < MONITOR_GAP_NOTICE_AFTER:
             return
@@ -95,7 +98,7 @@ class IncidentService:
             context = contexts.base(self.config, "monitor_gap", channel, now)
             context["gap"] = {"started_at": gap_start.isoformat(), "ended_at": now.isoformat(),
                               "duration_s": (now - gap_start).total_seconds()}
-            outbox.enqueue(session, key=f"gap:{gap_start.isoformat()}:{channel}",
+            outbox.enqueue(session, key=f"gap:{link}:{gap_start.isoformat()}:{channel}",
                            channel=channel, event="monitor_gap", event_at=now, now=now,
                            context=context)
 
@@ -106,8 +109,8 @@ class IncidentService:
         merge = self.config.incidents.merge_within
         previous = session.exec(
             select(Incident)
-            .where(col(Incident.kind) == outage.kind, col(Incident.ended_at).is_not(None),
-                   col(Incident.closed_at).is_(None))
+            .where(col(Incident.link_id) == outage.link_id, col(Incident.kind) == outage.kind,
+                   col(Incident.ended_at).is_not(None), col(Incident.closed_at).is_(None))
             .order_by(col(Incident.ended_at).desc())
         ).first()
         if (previous is not None and previous.ended_at is not None
@@ -121,7 +124,8 @@ class IncidentService:
                         f"down again (cut {previous.cuts}): {outage.cause}")
             self._announce_cut(session, previous, outage, now)
             return previous
-        incident = Incident(kind=outage.kind, started_at=outage.started_at, cause=outage.cause)
+        incident = Incident(link_id=outage.link_id, kind=outage.kind,
+                            started_at=outage.started_at, cause=outage.cause)
         session.add(incident)
         session.flush()
         outage.incident_id = incident.id
@@ -243,9 +247,10 @@ class IncidentService:
                 self._enqueue(session, incident, "recovered", channel, key, incident.ended_at,
                               now)
 
-    def _degraded(self, session: Session, transition: Transition, now: datetime) -> None:
+    def _degraded(self, session: Session, link: int, transition: Transition,
+                  now: datetime) -> None:
         for channel in notify_channels(self.config, "degraded"):
-            group = f"degraded:{channel}"
+            group = f"degraded:{link}:{channel}"
             last = outbox.last_sent_in_group(session, group)
             if last is not None and now - last < DEGRADED_NOTICE_INTERVAL:
                 continue
@@ -253,7 +258,7 @@ class IncidentService:
             context["link"] = {"state": "degraded", "cause": transition.cause,
                                "since": transition.at.isoformat(),
                                "cause_detail": transition.evidence.get("cause")}
-            outbox.enqueue(session, key=f"degraded:{transition.at.isoformat()}:{channel}",
+            outbox.enqueue(session, key=f"degraded:{link}:{transition.at.isoformat()}:{channel}",
                            channel=channel, event="degraded", event_at=transition.at, now=now,
                            context=context, group_key=group)
 

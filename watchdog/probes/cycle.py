@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from watchdog.clock import utcnow
-from watchdog.config.schema import Config, DnsCheck, HttpCheck, PingTarget
+from watchdog.config.schema import Config, DnsCheck, HttpCheck, LinkConfig, PingTarget
 from watchdog.probes.dns import query
 from watchdog.probes.http import fetch
 from watchdog.probes.ping import ping
@@ -66,6 +66,7 @@ class CyclePlan:
 
 def plan_for(
     config: Config,
+    link: LinkConfig,
     *,
     dns: bool,
     http: bool,
@@ -73,16 +74,16 @@ def plan_for(
     gateway_address: str | None,
     abandon_checks_if: Callable[[Sequence[ProbeResult]], bool] | None = None,
 ) -> CyclePlan:
-    """Build the plan of one cycle from the config.
+    """Build the plan of one cycle of ``link`` (one of ``config.links``) from the config.
 
     ``dns`` / ``http``: whether those checks are due. ``privileged``: from
     ``detect_ping_mode``. ``gateway_address``: the auto-detected gateway (``default_gateway``),
     used when the config names none. ``abandon_checks_if``: see ``CyclePlan``.
     """
-    if not config.gateway.enabled:
+    if not link.gateway.enabled:
         gateway, note = None, NOTE_DISABLED
-    elif config.gateway.address or gateway_address:
-        gateway, note = config.gateway.address or gateway_address, None
+    elif link.gateway.address or gateway_address:
+        gateway, note = link.gateway.address or gateway_address, None
     else:
         gateway, note = None, NOTE_NO_ROUTE
     schedule = config.schedule

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from watchdog.config.schema import GatewayConfig
 
 PROC_ROUTE = "/proc/net/route"
 
@@ -41,6 +46,17 @@ def default_gateway(route_file: str = PROC_ROUTE) -> str | None:
         if parsed is not None and (best is None or parsed[0] < best[0]):
             best = parsed
     return best[1] if best else None
+
+
+def gateway_to_probe(
+    gateway: GatewayConfig, lookup: Callable[[], str | None] = default_gateway
+) -> str | None:
+    """The gateway address a link's cycle probes: the configured ``gateway.address``, else
+    the default route's (``lookup``, read again every cycle: it may change); None when
+    gateway probing is disabled or there is no default route."""
+    if not gateway.enabled:
+        return None
+    return gateway.address or lookup()
 
 
 def _parse_default_route(row: list[str]) -> tuple[int, str | None] | None:

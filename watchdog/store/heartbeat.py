@@ -1,49 +1,57 @@
-"""The daemon row: who runs, since when, the last cycle, and whether it stopped cleanly."""
+"""Each link's row: its name, and its monitor's heartbeat (who runs it, since when, the last
+cycle, and whether it stopped cleanly)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
-from watchdog.store.models import Daemon
-
-DAEMON_ID = 1
+from watchdog.store.models import Link
 
 
-def previous(session: Session) -> Daemon | None:
-    """The heartbeat as the last run left it; None for a database that never ran."""
-    return session.get(Daemon, DAEMON_ID)
+def find(session: Session, name: str) -> Link | None:
+    """The link called ``name`` as its monitor's last run left it; None for a link never
+    watched."""
+    return session.exec(select(Link).where(col(Link.name) == name)).first()
 
 
-def start(session: Session, now: datetime, ping_interval: timedelta, pid: int) -> None:
-    """Record a daemon start at ``now``: the heartbeat is fresh and not a clean shutdown."""
-    daemon = session.get(Daemon, DAEMON_ID)
-    if daemon is None:
-        daemon = Daemon(
-            id=DAEMON_ID, started_at=now, last_cycle_at=now, pid=pid,
-            ping_interval_s=ping_interval.total_seconds(),
-        )
-    daemon.started_at = now
-    daemon.last_cycle_at = now
-    daemon.pid = pid
-    daemon.ping_interval_s = ping_interval.total_seconds()
-    daemon.clean_shutdown = False
-    session.add(daemon)
+def start(session: Session, name: str, now: datetime, ping_interval: timedelta,
+          pid: int) -> int:
+    """Record the start of the monitor of link ``name`` at ``now`` (fresh, not a clean
+    shutdown), creating the link's row on its first start; return the link's id."""
+    row = find(session, name)
+    if row is None:
+        row = Link(name=name, started_at=now, last_cycle_at=now, pid=pid,
+                   ping_interval_s=ping_interval.total_seconds())
+    row.started_at = now
+    row.last_cycle_at = now
+    row.pid = pid
+    row.ping_interval_s = ping_interval.total_seconds()
+    row.clean_shutdown = False
+    session.add(row)
+    session.flush()
+    assert row.id is not None
+    return row.id
 
 
-def beat(session: Session, now: datetime) -> None:
-    """The daemon completed a cycle at ``now``."""
-    daemon = session.get(Daemon, DAEMON_ID)
-    if daemon is not None:
-        daemon.last_cycle_at = now
-        session.add(daemon)
+def beat(session: Session, link: int, now: datetime) -> None:
+    """The link's monitor completed a cycle at ``now``."""
+    row = _row(session, link)
+    row.last_cycle_at = now
+    session.add(row)
 
 
-def stop(session: Session, now: datetime) -> None:
-    """The daemon stops cleanly at ``now``."""
-    daemon = session.get(Daemon, DAEMON_ID)
-    if daemon is not None:
-        daemon.last_cycle_at = now
-        daemon.clean_shutdown = True
-        session.add(daemon)
+def stop(session: Session, link: int, now: datetime) -> None:
+    """The link's monitor stops cleanly at ``now``."""
+    row = _row(session, link)
+    row.last_cycle_at = now
+    row.clean_shutdown = True
+    session.add(row)
+
+
+def _row(session: Session, link: int) -> Link:
+    row = session.get(Link, link)
+    if row is None:
+        raise RuntimeError(f"no link with id {link}: call Store.resume() for it first")
+    return row

@@ -1,8 +1,8 @@
 """Check a database's timeline: what must always hold, as a list of problems (empty: all good).
 
-Intervals are contiguous (each ends where the next starts), never overlap, never end before
-they start, and at most one (the latest) is open. Outages never overlap, never end before they
-start, and at most one (the latest) is open. Blips never end before they start.
+Per link: intervals are contiguous (each ends where the next starts), never overlap, never end
+before they start, and at most one (the latest) is open; outages never overlap, never end
+before they start, and at most one (the latest) is open. Blips never end before they start.
 Standard library only, so tests, the bench and a future ``watchdog check-db`` can all use it.
 """
 
@@ -37,16 +37,17 @@ def _timeline_problems(rows: list[tuple[int, str, str | None]], what: str) -> li
 
 def timeline_problems(path: Path) -> list[str]:
     """Every broken invariant in the database at ``path`` (read-only); [] when all hold."""
+    problems: list[str] = []
     with closing(sqlite3.connect(f"file:{Path(path).absolute()}?mode=ro", uri=True)) as db:
-        intervals = db.execute(
-            "SELECT id, started_at, ended_at FROM state_interval ORDER BY started_at, id"
-        ).fetchall()
-        outages = db.execute(
-            "SELECT id, started_at, ended_at FROM outage ORDER BY started_at, id"
-        ).fetchall()
+        for (link,) in db.execute("SELECT id FROM link ORDER BY id").fetchall():
+            for table, what in (("state_interval", "interval"), ("outage", "outage")):
+                rows = db.execute(
+                    f"SELECT id, started_at, ended_at FROM {table} WHERE link_id = ? "
+                    "ORDER BY started_at, id", (link,)
+                ).fetchall()
+                problems += _timeline_problems(rows, what)
         blips = db.execute(
             "SELECT id FROM blip WHERE ended_at < started_at"
         ).fetchall()
-    problems = _timeline_problems(intervals, "interval") + _timeline_problems(outages, "outage")
     problems += [f"blip {row[0]} ends before it starts" for row in blips]
     return problems

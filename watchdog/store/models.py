@@ -8,8 +8,11 @@ Two kinds of time columns, on purpose:
   milliseconds (``watchdog.clock.to_ms``) in WITHOUT ROWID tables keyed by (time, target):
   about 25 bytes a sample instead of about 60.
 
+Every link (uplink) has its own timeline: targets, intervals, outages, blips and incidents carry
+the ``link_id`` of the ``link`` row they belong to (samples and roll-ups through their target).
 Constraints guard the timeline's invariants in the database itself: an interval or outage never
-ends before it starts, and at most one interval and one outage are open (``ended_at IS NULL``).
+ends before it starts, and each link has at most one open interval, one open outage and one
+ongoing incident (``ended_at IS NULL``).
 """
 
 from __future__ import annotations
@@ -35,6 +38,31 @@ def _not_before_start() -> CheckConstraint:
     )
 
 
+def _one_open_per_link(name: str) -> Index:
+    """At most one row per link with ``ended_at`` NULL (a partial unique index)."""
+    return Index(name, "link_id", unique=True, sqlite_where=text("ended_at IS NULL"))
+
+
+class Link(SQLModel, table=True):
+    """A link (uplink) watched by its own monitor, and that monitor's heartbeat.
+
+    The heartbeat (``started_at`` … ``clean_shutdown``) is written when the monitor starts,
+    after every cycle and at shutdown; ``watchdog status`` judges from it whether the link is
+    being watched. A config without links has one, ``DEFAULT_LINK`` (id 1).
+    """
+
+    __tablename__ = "link"
+    __table_args__ = (UniqueConstraint("name", name="uq_link_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    started_at: datetime
+    last_cycle_at: datetime
+    pid: int
+    ping_interval_s: float
+    clean_shutdown: bool = False
+
+
 class Target(SQLModel, table=True):
     """A probed thing (ping target, gateway, DNS resolver, HTTP URL) and its last result.
 
@@ -43,11 +71,12 @@ class Target(SQLModel, table=True):
 
     __tablename__ = "target"
     __table_args__ = (
-        UniqueConstraint("kind", "name", name="uq_target_kind_name"),
+        UniqueConstraint("link_id", "kind", "name", name="uq_target_link_kind_name"),
         _one_of("kind", PROBE_KINDS),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    link_id: int
     kind: str
     name: str
     address: str
@@ -134,22 +163,19 @@ class SampleHour(_RollupColumns, table=True):
 class StateInterval(SQLModel, table=True):
     """The link held ``state`` from ``started_at`` to ``ended_at`` (NULL: it still holds).
 
-    Intervals are contiguous and never overlap; exactly one is open while the daemon runs.
+    A link's intervals are contiguous and never overlap; exactly one is open while its
+    monitor runs.
     """
 
     __tablename__ = "state_interval"
     __table_args__ = (
         _one_of("state", LINK_STATES),
         _not_before_start(),
-        Index(
-            "uq_state_interval_one_open",
-            text("(ended_at IS NULL)"),
-            unique=True,
-            sqlite_where=text("ended_at IS NULL"),
-        ),
+        _one_open_per_link("uq_state_interval_one_open"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    link_id: int
     state: str
     cause: str
     started_at: datetime = Field(index=True)
@@ -169,15 +195,11 @@ class Outage(SQLModel, table=True):
     __table_args__ = (
         _one_of("kind", OUTAGE_KINDS),
         _not_before_start(),
-        Index(
-            "uq_outage_one_open",
-            text("(ended_at IS NULL)"),
-            unique=True,
-            sqlite_where=text("ended_at IS NULL"),
-        ),
+        _one_open_per_link("uq_outage_one_open"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    link_id: int
     kind: str
     started_at: datetime = Field(index=True)
     ended_at: datetime | None = Field(default=None, index=True)
@@ -196,25 +218,12 @@ class Blip(SQLModel, table=True):
     __table_args__ = (_one_of("state", LINK_STATES), _not_before_start())
 
     id: int | None = Field(default=None, primary_key=True)
+    link_id: int
     state: str
     started_at: datetime = Field(index=True)
     ended_at: datetime = Field(index=True)
     cycles: int
     cause: str
-
-
-class Daemon(SQLModel, table=True):
-    """The single heartbeat row (id 1): written at start, every cycle and at shutdown."""
-
-    __tablename__ = "daemon"
-    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
-
-    id: int = Field(default=1, primary_key=True)
-    started_at: datetime
-    last_cycle_at: datetime
-    pid: int
-    ping_interval_s: float
-    clean_shutdown: bool = False
 
 
 class Watermark(SQLModel, table=True):
@@ -254,15 +263,11 @@ class Incident(SQLModel, table=True):
         _one_of("kind", OUTAGE_KINDS),
         _not_before_start(),
         UniqueConstraint("reference", name="uq_incident_reference"),
-        Index(
-            "uq_incident_one_ongoing",
-            text("(ended_at IS NULL)"),
-            unique=True,
-            sqlite_where=text("ended_at IS NULL"),
-        ),
+        _one_open_per_link("uq_incident_one_ongoing"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    link_id: int
     kind: str
     started_at: datetime = Field(index=True)
     ended_at: datetime | None = Field(default=None, index=True)

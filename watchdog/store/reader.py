@@ -1,5 +1,8 @@
 """Read-only queries for the CLI: standard library ``sqlite3`` only, so commands start fast.
 
+Each link has its own timeline: ``read_status`` reads one link's (by name; the one link of a
+config that names none is ``DEFAULT_LINK``); outages and blips carry their link's name.
+
 No SQLModel, SQLAlchemy or Alembic on this import path. The file is opened ``mode=ro``: nothing
 is ever created, migrated or written. Every status query is bounded by an index, so its cost
 follows the window it reads, not the length of the history.
@@ -19,6 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
 from watchdog.store.files import check_readable, not_a_database, permission_denied
 from watchdog.store.timetext import from_text, to_text
@@ -26,7 +30,7 @@ from watchdog.store.timetext import from_text, to_text
 if TYPE_CHECKING:
     from watchdog.link.states import LinkState, OutageKind
 
-REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "daemon"})
+REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "link"})
 AVAILABLE_STATES = frozenset({"up", "degraded"})
 UNAVAILABLE_STATES = frozenset({"down", "lan_down"})
 UPTIME_WINDOWS: tuple[tuple[str, timedelta], ...] = (
@@ -41,21 +45,21 @@ CAUSE_NOT_STARTED = "the watchdog has not run on this database yet"
 CAUSE_STOPPED = "the watchdog is not running (it was stopped)"
 CAUSE_SILENT = "the watchdog is not running (no heartbeat since its last cycle)"
 
-# The status queries, by name, so a test can check each plan is an index search.
+# The status queries, by name, so a test can check each plan is an index search. The first
+# parameter of each is the link's id (the heartbeat's, its name).
 STATUS_QUERIES = {
     "open_interval": "SELECT state, cause, started_at FROM state_interval "
-                     "WHERE ended_at IS NULL",
-    "last_interval": "SELECT state, cause, ended_at FROM state_interval "
-                     "WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT 1",
+                     "WHERE link_id = ? AND ended_at IS NULL",
     "window_intervals": "SELECT state, started_at, ended_at FROM state_interval "
-                        "WHERE ended_at > ?",
-    "history_start": "SELECT MIN(started_at) FROM state_interval",
-    "open_outage": "SELECT id, kind, started_at, cause FROM outage WHERE ended_at IS NULL",
-    "heartbeat": "SELECT last_cycle_at, ping_interval_s, started_at, pid, clean_shutdown "
-                 "FROM daemon WHERE id = 1",
+                        "WHERE link_id = ? AND ended_at > ?",
+    "history_start": "SELECT MIN(started_at) FROM state_interval WHERE link_id = ?",
+    "open_outage": "SELECT id, kind, started_at, cause FROM outage "
+                   "WHERE link_id = ? AND ended_at IS NULL",
+    "heartbeat": "SELECT id, last_cycle_at, ping_interval_s, started_at, pid, clean_shutdown "
+                 "FROM link WHERE name = ?",
     "targets": "SELECT kind, name, address, last_at, last_ok, last_rtt_ms, last_error "
-               "FROM target ORDER BY CASE kind WHEN 'gateway' THEN 0 WHEN 'ping' THEN 1 "
-               "WHEN 'dns' THEN 2 ELSE 3 END, id",
+               "FROM target WHERE link_id = ? ORDER BY CASE kind WHEN 'gateway' THEN 0 "
+               "WHEN 'ping' THEN 1 WHEN 'dns' THEN 2 ELSE 3 END, id",
 }
 
 
@@ -102,8 +106,9 @@ class TargetStatus:
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
-    """The daemon's row: its last cycle, its ping interval, and whether it counts as running."""
+    """A link's monitor: its last cycle, its ping interval, and whether it counts as running."""
 
+    link_id: int
     last_cycle_at: datetime
     ping_interval: timedelta
     started_at: datetime
@@ -114,14 +119,15 @@ class Heartbeat:
 
 @dataclass(frozen=True, slots=True)
 class StatusData:
-    """What ``watchdog status`` shows.
+    """What ``watchdog status`` shows of the link called ``link``.
 
-    ``state``/``since``/``cause`` hold now: the open interval while the daemon runs, else
-    ``unknown`` since its last heartbeat (``since`` None when it never ran). ``open_outage`` is
-    the outage still going on (it stays open while the daemon is stopped).
+    ``state``/``since``/``cause`` hold now: the open interval while the link's monitor runs,
+    else ``unknown`` since its last heartbeat (``since`` None when it never ran).
+    ``open_outage`` is the outage still going on (it stays open while the daemon is stopped).
     """
 
     path: Path
+    link: str
     now: datetime
     state: LinkState
     since: datetime | None
@@ -134,10 +140,12 @@ class StatusData:
 
 @dataclass(frozen=True, slots=True)
 class OutageRow:
-    """One outage. ``duration_s`` is None while it is open (unless a ``now`` was given);
-    ``end_observed`` is None while open, False when it ended while the daemon was down."""
+    """One outage of the link called ``link``. ``duration_s`` is None while it is open (unless
+    a ``now`` was given); ``end_observed`` is None while open, False when it ended while the
+    daemon was down."""
 
     id: int
+    link: str
     kind: OutageKind
     started_at: datetime
     ended_at: datetime | None
@@ -150,9 +158,10 @@ class OutageRow:
 
 @dataclass(frozen=True, slots=True)
 class BlipRow:
-    """A failure shorter than the confirmation."""
+    """A failure of the link called ``link`` shorter than the confirmation."""
 
     id: int
+    link: str
     state: LinkState
     started_at: datetime
     ended_at: datetime
@@ -178,6 +187,11 @@ def _open_checked(path: Path, *, immutable: bool) -> sqlite3.Connection:
         raise
     if not tables >= REQUIRED_TABLES:
         connection.close()
+        if "state_interval" in tables:
+            raise DatabaseError(
+                f"{path} was written by an older version of the watchdog and needs a schema "
+                "upgrade; start the daemon (watchdog run) once so it migrates the database."
+            )
         raise DatabaseError(
             f"{path} has no watchdog data (the tables are missing); start the daemon (watchdog "
             "run) to create them, or pass --database with the right path."
@@ -232,26 +246,29 @@ def _time(text: str | None) -> datetime | None:
     return None if text is None else from_text(text)
 
 
-def read_status(path: Path, now: datetime) -> StatusData:
-    """Current state, open outage, uptime over 24 h / 7 d / 30 d, targets and heartbeat at ``now``.
+def read_status(path: Path, now: datetime, *, link: str = DEFAULT_LINK) -> StatusData:
+    """The link's current state, open outage, uptime over 24 h / 7 d / 30 d, targets and
+    heartbeat at ``now`` (a link never watched: ``unknown``, nothing recorded).
 
     Raises ``DatabaseError`` (see the module doc).
     """
     path = Path(path)
     with connect(path) as connection:
-        heartbeat = _heartbeat(connection, now)
-        open_row = connection.execute(STATUS_QUERIES["open_interval"]).fetchone()
-        outage_row = connection.execute(STATUS_QUERIES["open_outage"]).fetchone()
+        heartbeat = _heartbeat(connection, link, now)
+        # A link never watched has no row: NULL matches nothing, so every query is empty.
+        link_id = None if heartbeat is None else heartbeat.link_id
+        open_row = connection.execute(STATUS_QUERIES["open_interval"], (link_id,)).fetchone()
+        outage_row = connection.execute(STATUS_QUERIES["open_outage"], (link_id,)).fetchone()
         targets = tuple(
             TargetStatus(kind, name, address, _time(last_at),
                          None if last_ok is None else bool(last_ok), last_rtt_ms, last_error)
             for kind, name, address, last_at, last_ok, last_rtt_ms, last_error
-            in connection.execute(STATUS_QUERIES["targets"])
+            in connection.execute(STATUS_QUERIES["targets"], (link_id,))
         )
-        first = connection.execute(STATUS_QUERIES["history_start"]).fetchone()[0]
+        first = connection.execute(STATUS_QUERIES["history_start"], (link_id,)).fetchone()[0]
         longest = max(span for _, span in UPTIME_WINDOWS)
         rows = connection.execute(
-            STATUS_QUERIES["window_intervals"], (to_text(now - longest),)
+            STATUS_QUERIES["window_intervals"], (link_id, to_text(now - longest))
         ).fetchall()
     # The open interval holds until now while the daemon runs, else until its last heartbeat.
     observed_until = now
@@ -278,19 +295,21 @@ def read_status(path: Path, now: datetime) -> StatusData:
         open_outage = OpenOutage(outage_row[0], outage_row[1], from_text(outage_row[2]),
                                  outage_row[3])
     return StatusData(
-        path=path, now=now, state=cast("LinkState", state), since=since, cause=cause,
+        path=path, link=link, now=now, state=cast("LinkState", state), since=since, cause=cause,
         open_outage=open_outage, windows=windows, targets=targets, heartbeat=heartbeat,
     )
 
 
-def _heartbeat(connection: sqlite3.Connection, now: datetime) -> Heartbeat | None:
-    row = connection.execute(STATUS_QUERIES["heartbeat"]).fetchone()
+def _heartbeat(connection: sqlite3.Connection, link: str, now: datetime) -> Heartbeat | None:
+    row = connection.execute(STATUS_QUERIES["heartbeat"], (link,)).fetchone()
     if row is None:
         return None
-    last_cycle_at = from_text(row[0])
-    interval = timedelta(seconds=row[1])
-    running = not row[4] and now - last_cycle_at <= 2 * interval + HEARTBEAT_GRACE
-    return Heartbeat(last_cycle_at, interval, from_text(row[2]), row[3], bool(row[4]), running)
+    link_id, last_cycle, interval_s, started, pid, clean_shutdown = row
+    last_cycle_at = from_text(last_cycle)
+    interval = timedelta(seconds=interval_s)
+    running = not clean_shutdown and now - last_cycle_at <= 2 * interval + HEARTBEAT_GRACE
+    return Heartbeat(link_id, last_cycle_at, interval, from_text(started), pid,
+                     bool(clean_shutdown), running)
 
 
 def _uptime(
@@ -329,29 +348,31 @@ def read_outages(
     With ``now``, an open outage's ``duration_s`` runs until then. Raises ``DatabaseError``.
     """
     query = (
-        "SELECT id, kind, started_at, ended_at, cause, unobserved_seconds, end_observed, "
-        "evidence FROM outage"
+        "SELECT o.id, l.name, o.kind, o.started_at, o.ended_at, o.cause, "
+        "o.unobserved_seconds, o.end_observed, o.evidence "
+        "FROM outage o JOIN link l ON l.id = o.link_id"
     )
     parameters: tuple[str, ...] = ()
     if since is not None:
-        query += " WHERE ended_at IS NULL OR ended_at >= ?"
+        query += " WHERE o.ended_at IS NULL OR o.ended_at >= ?"
         parameters = (to_text(since),)
     with connect(Path(path)) as connection:
-        rows = connection.execute(query + " ORDER BY started_at, id", parameters).fetchall()
+        rows = connection.execute(query + " ORDER BY o.started_at, o.id", parameters).fetchall()
     outages = []
     for row in rows:
-        started, ended = from_text(row[2]), _time(row[3])
+        started, ended = from_text(row[3]), _time(row[4])
         until = ended if ended is not None else now
         outages.append(OutageRow(
             id=row[0],
-            kind=row[1],
+            link=row[1],
+            kind=row[2],
             started_at=started,
             ended_at=ended,
             duration_s=None if until is None else max(0.0, (until - started).total_seconds()),
-            cause=row[4],
-            unobserved_seconds=row[5],
-            end_observed=None if row[6] is None else bool(row[6]),
-            evidence=_evidence(row[7]),
+            cause=row[5],
+            unobserved_seconds=row[6],
+            end_observed=None if row[7] is None else bool(row[7]),
+            evidence=_evidence(row[8]),
         ))
     return outages
 
@@ -369,18 +390,21 @@ def read_blips(path: Path, since: datetime | None) -> list[BlipRow]:
 
     Raises ``DatabaseError``.
     """
-    query = "SELECT id, state, started_at, ended_at, cycles, cause FROM blip"
+    query = (
+        "SELECT b.id, l.name, b.state, b.started_at, b.ended_at, b.cycles, b.cause "
+        "FROM blip b JOIN link l ON l.id = b.link_id"
+    )
     parameters: tuple[str, ...] = ()
     if since is not None:
-        query += " WHERE ended_at >= ?"
+        query += " WHERE b.ended_at >= ?"
         parameters = (to_text(since),)
     with connect(Path(path)) as connection:
-        rows = connection.execute(query + " ORDER BY started_at, id", parameters).fetchall()
+        rows = connection.execute(query + " ORDER BY b.started_at, b.id", parameters).fetchall()
     blips = []
     for row in rows:
-        started, ended = from_text(row[2]), from_text(row[3])
+        started, ended = from_text(row[3]), from_text(row[4])
         blips.append(BlipRow(
-            id=row[0], state=row[1], started_at=started, ended_at=ended,
-            duration_s=(ended - started).total_seconds(), cycles=row[4], cause=row[5],
+            id=row[0], link=row[1], state=row[2], started_at=started, ended_at=ended,
+            duration_s=(ended - started).total_seconds(), cycles=row[5], cause=row[6],
         ))
     return blips

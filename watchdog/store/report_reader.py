@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.store.reader import connect
 from watchdog.store.timetext import from_text, to_text
 
@@ -64,21 +65,28 @@ def _overlap(start: datetime, end: datetime, began: datetime, ended: datetime) -
     return max(0.0, (min(end, ended) - max(start, began)).total_seconds())
 
 
-def read_period(path: Path, start: datetime, end: datetime, now: datetime) -> PeriodReport:
-    """The report of [``start``, ``end``) as known at ``now``. Raises ``DatabaseError``."""
+def read_period(
+    path: Path, start: datetime, end: datetime, now: datetime, *, link: str = DEFAULT_LINK
+) -> PeriodReport:
+    """The report of [``start``, ``end``) of the link called ``link`` as known at ``now``.
+
+    Raises ``DatabaseError``.
+    """
     seconds = dict.fromkeys((*STATES, "unwatched"), 0.0)
     until = min(end, now)
     with connect(Path(path)) as connection:
         heartbeat = connection.execute(
-            "SELECT last_cycle_at, clean_shutdown FROM daemon WHERE id = 1").fetchone()
+            "SELECT id, last_cycle_at FROM link WHERE name = ?", (link,)).fetchone()
+        # A link never watched has no row: NULL matches nothing, so every query is empty.
+        link_id = None if heartbeat is None else heartbeat[0]
         rows = connection.execute(
             "SELECT state, started_at, ended_at FROM state_interval "
-            "WHERE ended_at > ? AND started_at < ? "
+            "WHERE link_id = ? AND ended_at > ? AND started_at < ? "
             "UNION ALL SELECT state, started_at, ended_at FROM state_interval "
-            "WHERE ended_at IS NULL AND started_at < ?",
-            (to_text(start), to_text(until), to_text(until))).fetchall()
+            "WHERE link_id = ? AND ended_at IS NULL AND started_at < ?",
+            (link_id, to_text(start), to_text(until), link_id, to_text(until))).fetchall()
         # The open interval holds until the last heartbeat (after it, nobody watched).
-        open_until = from_text(heartbeat[0]) if heartbeat else now
+        open_until = from_text(heartbeat[1]) if heartbeat else now
         for state, began, ended in rows:
             stop = from_text(ended) if ended is not None else open_until
             seconds[state] += _overlap(start, until, from_text(began), stop)
@@ -90,11 +98,12 @@ def read_period(path: Path, start: datetime, end: datetime, now: datetime) -> Pe
         outage_rows = connection.execute(
             f"SELECT o.id, o.kind, o.started_at, o.ended_at, o.cause, o.unobserved_seconds, "
             f"{extra} FROM outage o {join} "
-            "WHERE (o.ended_at > ? OR o.ended_at IS NULL) AND o.started_at < ? "
-            "ORDER BY o.started_at, o.id", (to_text(start), to_text(until))).fetchall()
+            "WHERE o.link_id = ? AND (o.ended_at > ? OR o.ended_at IS NULL) "
+            "AND o.started_at < ? ORDER BY o.started_at, o.id",
+            (link_id, to_text(start), to_text(until))).fetchall()
         blips = connection.execute(
-            "SELECT count(*) FROM blip WHERE ended_at >= ? AND started_at < ?",
-            (to_text(start), to_text(until))).fetchone()[0]
+            "SELECT count(*) FROM blip WHERE link_id = ? AND ended_at >= ? AND started_at < ?",
+            (link_id, to_text(start), to_text(until))).fetchone()[0]
     observed = sum(seconds.values())
     seconds["unwatched"] = max(0.0, (until - start).total_seconds() - observed)
     outages = tuple(

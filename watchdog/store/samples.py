@@ -42,7 +42,8 @@ class SampleWriter:
     """
 
     def __init__(self) -> None:
-        self._targets: dict[tuple[str, str], tuple[int, str]] = {}
+        # (link id, kind, name) → (target id, address)
+        self._targets: dict[tuple[int, str, str], tuple[int, str]] = {}
         self._errors: dict[str, int] = {}
 
     def forget(self) -> None:
@@ -50,8 +51,9 @@ class SampleWriter:
         self._targets.clear()
         self._errors.clear()
 
-    def write(self, connection: Connection, cycles: Iterable[CycleResult]) -> None:
-        """Insert every result of ``cycles`` as a sample and update each target's last result."""
+    def write(self, connection: Connection, link: int, cycles: Iterable[CycleResult]) -> None:
+        """Insert every result of ``cycles`` (probed on the link whose id is ``link``) as a
+        sample and update each target's last result."""
         rows: list[tuple[Any, ...]] = []
         latest: dict[int, ProbeResult] = {}
         targets = self._targets
@@ -61,11 +63,11 @@ class SampleWriter:
         for cycle in cycles:
             for result in cycle.results:
                 # The hot loop of bulk writes: cached ids and one to_ms per distinct time.
-                known_target = targets.get((result.kind, result.target))
+                known_target = targets.get((link, result.kind, result.target))
                 if known_target is not None and known_target[1] == result.address:
                     target_id = known_target[0]
                 else:
-                    target_id = self._target_id(connection, result)
+                    target_id = self._target_id(connection, link, result)
                 if result.at is not last_at:
                     last_at = result.at
                     at_ms = to_ms(last_at)
@@ -98,20 +100,22 @@ class SampleWriter:
                 ],
             )
 
-    def _target_id(self, connection: Connection, result: ProbeResult) -> int:
-        key = (result.kind, result.target)
+    def _target_id(self, connection: Connection, link: int, result: ProbeResult) -> int:
+        key = (link, result.kind, result.target)
         known = self._targets.get(key)
         if known is not None and known[1] == result.address:
             return known[0]
         row = connection.execute(
             select(col(Target.id), col(Target.address)).where(
-                col(Target.kind) == result.kind, col(Target.name) == result.target
+                col(Target.link_id) == link, col(Target.kind) == result.kind,
+                col(Target.name) == result.target,
             )
         ).first()
         if row is None:
             target_id = cast(int, connection.execute(
                 insert(Target)
-                .values(kind=result.kind, name=result.target, address=result.address)
+                .values(link_id=link, kind=result.kind, name=result.target,
+                        address=result.address)
                 .returning(col(Target.id))
             ).scalar_one())
         else:

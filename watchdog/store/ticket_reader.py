@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import EX_USAGE, DatabaseError, UserError
 from watchdog.store.reader import connect
 from watchdog.store.timetext import from_text, to_text
@@ -105,14 +106,15 @@ def read_tickets(path: Path, *, include_all: bool = False) -> list[TicketRow]:
         return [_ticket(connection, row) for row in rows]
 
 
-def read_current_incident(path: Path) -> TicketRow | None:
-    """The ongoing incident (with or without a ticket yet), for ``status``."""
+def read_current_incident(path: Path, *, link: str = DEFAULT_LINK) -> TicketRow | None:
+    """The link's ongoing incident (with or without a ticket yet), for ``status``."""
     with connect(Path(path)) as connection:
         if connection.execute("SELECT 1 FROM sqlite_master WHERE name = 'incident'").fetchone() \
                 is None:
             return None
         row = connection.execute(
-            f"SELECT {_INCIDENT_COLUMNS} FROM incident WHERE ended_at IS NULL").fetchone()
+            f"SELECT {_INCIDENT_COLUMNS} FROM incident WHERE ended_at IS NULL "
+            "AND link_id = (SELECT id FROM link WHERE name = ?)", (link,)).fetchone()
         return None if row is None else _ticket(connection, row)
 
 

@@ -1,7 +1,8 @@
 """State intervals, outages and blips: how transitions, restarts and shutdowns change them.
 
-Invariants kept here (and guarded by constraints in the schema): intervals are contiguous and
-never overlap, at most one is open (exactly one while the daemon runs), none ends before it
+Every function works on one link's timeline (``link`` is the link's id). Invariants kept here
+(and guarded by constraints in the schema), per link: intervals are contiguous and never
+overlap, at most one is open (exactly one while the link's monitor runs), none ends before it
 starts; at most one outage is open.
 """
 
@@ -32,13 +33,15 @@ CAUSE_AFTER_CRASH = "the watchdog was not running (it stopped without a clean sh
 class ResumeInfo:
     """Where the link tracker starts after ``Store.resume``.
 
-    ``state``/``since``/``cause`` describe the open interval. ``continues`` is True when the
+    ``link_id`` is the link's id in the database. ``state``/``since``/``cause`` describe the
+    open interval. ``continues`` is True when the
     interval open before the restart is still open (a quick restart after a crash, or an
     ``unknown`` gap that was never resolved); False when a new one was opened. ``open_outage``
     is the kind of the outage still open (it goes on, or ends, with the first confirmed
     transition), None when there is none.
     """
 
+    link_id: int
     state: LinkState
     since: datetime
     cause: str
@@ -46,29 +49,33 @@ class ResumeInfo:
     outage_kind: OutageKind | None
 
 
-def open_interval(session: Session) -> StateInterval | None:
-    """The interval that holds now (``ended_at`` NULL), if any."""
+def open_interval(session: Session, link: int) -> StateInterval | None:
+    """The link's interval that holds now (``ended_at`` NULL), if any."""
     return session.exec(
-        select(StateInterval).where(col(StateInterval.ended_at).is_(None))
+        select(StateInterval).where(col(StateInterval.link_id) == link,
+                                    col(StateInterval.ended_at).is_(None))
     ).first()
 
 
-def open_outage(session: Session) -> Outage | None:
-    """The outage still going on, if any."""
-    return session.exec(select(Outage).where(col(Outage.ended_at).is_(None))).first()
+def open_outage(session: Session, link: int) -> Outage | None:
+    """The link's outage still going on, if any."""
+    return session.exec(
+        select(Outage).where(col(Outage.link_id) == link, col(Outage.ended_at).is_(None))
+    ).first()
 
 
-def _last_closed_interval(session: Session) -> StateInterval | None:
+def _last_closed_interval(session: Session, link: int) -> StateInterval | None:
     return session.exec(
         select(StateInterval)
-        .where(col(StateInterval.ended_at).is_not(None))
+        .where(col(StateInterval.link_id) == link, col(StateInterval.ended_at).is_not(None))
         .order_by(col(StateInterval.ended_at).desc())
         .limit(1)
     ).first()
 
 
-def _open(session: Session, state: LinkState, cause: str, at: datetime) -> StateInterval:
-    interval = StateInterval(state=state, cause=cause, started_at=at)
+def _open(session: Session, link: int, state: LinkState, cause: str,
+          at: datetime) -> StateInterval:
+    interval = StateInterval(link_id=link, state=state, cause=cause, started_at=at)
     session.add(interval)
     session.flush()
     return interval
@@ -81,42 +88,49 @@ def _close(session: Session, interval: StateInterval, at: datetime) -> None:
     session.flush()
 
 
-def resume(session: Session, now: datetime, ping_interval: timedelta, pid: int) -> ResumeInfo:
-    """Start (or restart) the daemon's timeline at ``now``.
+def resume(
+    session: Session, name: str, now: datetime, ping_interval: timedelta, pid: int
+) -> ResumeInfo:
+    """Start (or restart) the timeline of the link called ``name`` at ``now``.
 
-    After a clean shutdown, or when the last heartbeat is older than two ping intervals, the
-    time since that heartbeat becomes an ``unknown`` interval (the open interval is closed at
-    the heartbeat). After a quicker restart the open interval continues. An open outage stays
-    open either way: the first confirmed transition decides whether it continued.
+    A link never watched before gets its row. After a clean shutdown, or when the link's last
+    heartbeat is older than two ping intervals, the time since that heartbeat becomes an
+    ``unknown`` interval (the open interval is closed at the heartbeat). After a quicker
+    restart the open interval continues. An open outage stays open either way: the first
+    confirmed transition decides whether it continued.
     """
-    daemon = heartbeat.previous(session)
-    current = open_interval(session)
+    last = heartbeat.find(session, name)
+    # Read before ``heartbeat.start`` rewrites the row.
+    last_cycle_at = None if last is None else last.last_cycle_at
+    clean_shutdown = last is not None and last.clean_shutdown
+    link = heartbeat.start(session, name, now, ping_interval, pid)
+    current = open_interval(session, link)
     quick_restart = (
-        daemon is not None
+        last_cycle_at is not None
         and current is not None
-        and not daemon.clean_shutdown
-        and now - daemon.last_cycle_at <= CONTINUE_WITHIN_INTERVALS * ping_interval
+        and not clean_shutdown
+        and now - last_cycle_at <= CONTINUE_WITHIN_INTERVALS * ping_interval
     )
     continues = True
     if current is None or (not quick_restart and current.state != "unknown"):
         continues = False
-        if daemon is None:
+        if last_cycle_at is None:
             cause, last_seen = CAUSE_FIRST_START, now
-        elif daemon.clean_shutdown:
-            cause, last_seen = CAUSE_AFTER_SHUTDOWN, daemon.last_cycle_at
+        elif clean_shutdown:
+            cause, last_seen = CAUSE_AFTER_SHUTDOWN, last_cycle_at
         else:
-            cause, last_seen = CAUSE_AFTER_CRASH, daemon.last_cycle_at
+            cause, last_seen = CAUSE_AFTER_CRASH, last_cycle_at
         if current is not None:
             at = max(last_seen, current.started_at)
             _close(session, current, at)
         else:
             # Contiguity beats the heartbeat: start exactly where the last interval ended.
-            previous = _last_closed_interval(session)
+            previous = _last_closed_interval(session, link)
             at = previous.ended_at if previous is not None and previous.ended_at else last_seen
-        current = _open(session, "unknown", cause, at)
-    heartbeat.start(session, now, ping_interval, pid)
-    outage = open_outage(session)
+        current = _open(session, link, "unknown", cause, at)
+    outage = open_outage(session, link)
     return ResumeInfo(
+        link_id=link,
         state=cast(LinkState, current.state),
         since=current.started_at,
         cause=current.cause,
@@ -125,7 +139,7 @@ def resume(session: Session, now: datetime, ping_interval: timedelta, pid: int) 
     )
 
 
-def apply_transition(session: Session, transition: Transition) -> None:
+def apply_transition(session: Session, link: int, transition: Transition) -> None:
     """The link entered ``transition.state`` at ``transition.at``: move the timeline there.
 
     The open interval is closed at that time and the new one opened at it; a time earlier than
@@ -134,7 +148,7 @@ def apply_transition(session: Session, transition: Transition) -> None:
     Outages follow (see ``_follow_outage``). Raises ``RuntimeError`` when no interval is open
     (``resume`` was not called).
     """
-    current = open_interval(session)
+    current = open_interval(session, link)
     if current is None:
         raise RuntimeError("no open state interval: call Store.resume() before recording")
     at = max(transition.at, current.started_at)
@@ -146,12 +160,13 @@ def apply_transition(session: Session, transition: Transition) -> None:
         session.flush()
     else:
         _close(session, current, at)
-        _open(session, transition.state, transition.cause, at)
-    _follow_outage(session, transition, at, previous_state, previous_start)
+        _open(session, link, transition.state, transition.cause, at)
+    _follow_outage(session, link, transition, at, previous_state, previous_start)
 
 
 def _follow_outage(
     session: Session,
+    link: int,
     transition: Transition,
     at: datetime,
     previous_state: str,
@@ -165,7 +180,7 @@ def _follow_outage(
     ``end_observed`` False).
     """
     new_kind = outage_kind_of(transition.state, transition.outage_kind)
-    outage = open_outage(session)
+    outage = open_outage(session, link)
     if outage is not None:
         if previous_state == "unknown":
             if new_kind == outage.kind:
@@ -180,6 +195,7 @@ def _follow_outage(
     if new_kind is not None:
         session.add(
             Outage(
+                link_id=link,
                 kind=new_kind,
                 started_at=at,
                 cause=transition.cause,
@@ -196,11 +212,12 @@ def _close_outage(session: Session, outage: Outage, at: datetime, *, observed: b
     session.flush()
 
 
-def record_blips(session: Session, blips: Sequence[Blip]) -> None:
-    """Store short failures that were not confirmed as outages."""
+def record_blips(session: Session, link: int, blips: Sequence[Blip]) -> None:
+    """Store the link's short failures that were not confirmed as outages."""
     for blip in blips:
         session.add(
             BlipRow(
+                link_id=link,
                 state=blip.state,
                 started_at=blip.started_at,
                 ended_at=max(blip.ended_at, blip.started_at),
@@ -210,11 +227,12 @@ def record_blips(session: Session, blips: Sequence[Blip]) -> None:
         )
 
 
-def shut_down(session: Session, now: datetime) -> None:
-    """Close the open interval at ``now`` and mark a clean shutdown; an open outage stays open."""
-    current = open_interval(session)
+def shut_down(session: Session, link: int, now: datetime) -> None:
+    """Close the link's open interval at ``now`` and mark its monitor's clean shutdown; an
+    open outage stays open."""
+    current = open_interval(session, link)
     end = now
     if current is not None:
         end = max(now, current.started_at)
         _close(session, current, end)
-    heartbeat.stop(session, end)
+    heartbeat.stop(session, link, end)

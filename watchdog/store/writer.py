@@ -3,10 +3,13 @@
 Typical life::
 
     store = Store.open(config.storage.database)        # creates / migrates (backup first)
-    info = store.resume(utcnow(), config.schedule.ping_interval)
-    ...every cycle:   store.record_cycle(cycle, transitions, blips, utcnow())
+    info = store.resume(utcnow(), config.schedule.ping_interval, link="default")
+    ...every cycle:   store.record_cycle(cycle, transitions, blips, utcnow(), link="default")
     ...every minute:  store.maintain(utcnow(), config.storage)
     store.shutdown(utcnow()); store.close()
+
+Each link (uplink) has its own timeline, named by the link's name: ``resume`` starts it (one
+call per link the daemon watches), ``record_cycle`` writes to it, ``shutdown`` stops them all.
 
 Time always comes in as an argument (aware UTC); nothing here reads the clock for a record.
 The store is safe to call from several threads (calls are serialised by a lock).
@@ -42,18 +45,21 @@ from watchdog.store.timeline import ResumeInfo
 
 __all__ = ["CycleHook", "CycleRecord", "ResumeHook", "ResumeInfo", "Store"]
 
-CycleHook = Callable[[Session, Sequence[Transition], datetime], None]
-ResumeHook = Callable[[Session, "datetime | None", datetime], None]
+# (session, link id, the cycle's transitions, now)
+CycleHook = Callable[[Session, int, Sequence[Transition], datetime], None]
+# (session, link id, start of the unwatched gap or None, now)
+ResumeHook = Callable[[Session, int, "datetime | None", datetime], None]
 
 
 @dataclass(frozen=True, slots=True)
 class CycleRecord:
-    """One cycle's arguments to ``record_cycle``, for ``Store._record_cycles`` (bulk writes)."""
+    """One cycle's arguments to ``record_cycle``, for ``Store.record_cycles`` (bulk writes)."""
 
     cycle: CycleResult
     transitions: Sequence[Transition]
     blips: Sequence[Blip]
     now: datetime
+    link: str
 
 
 class Store:
@@ -64,7 +70,8 @@ class Store:
         self._path = path
         self._lock = threading.Lock()
         self._samples = SampleWriter()
-        self._running = False
+        # The links resumed by this process (name → id): those it records and shuts down.
+        self._links: dict[str, int] = {}
         self._stopped_cleanly = False
         self.backup = backup
         """The copy made before migrating at open, or None."""
@@ -120,22 +127,24 @@ class Store:
                 raise
 
     def resume(
-        self, now: datetime, ping_interval: timedelta, *, pid: int | None = None
+        self, now: datetime, ping_interval: timedelta, *, link: str, pid: int | None = None
     ) -> ResumeInfo:
-        """Start the daemon's timeline at ``now`` and say where the link tracker starts.
+        """Start the timeline of the link called ``link`` at ``now`` and say where its tracker
+        starts (a link never watched before is added).
 
-        ``ping_interval`` judges the last heartbeat: older than two intervals (or after a clean
-        shutdown) the time since becomes ``unknown``; otherwise the open interval continues.
-        ``pid`` defaults to this process. Raises ``DatabaseError`` when the write fails.
+        ``ping_interval`` judges the link's last heartbeat: older than two intervals (or after
+        a clean shutdown) the time since becomes ``unknown``; otherwise the open interval
+        continues. ``pid`` defaults to this process. Raises ``DatabaseError`` when the write
+        fails.
         """
         with self._transaction() as session:
             info = timeline.resume(
-                session, now, ping_interval, os.getpid() if pid is None else pid
+                session, link, now, ping_interval, os.getpid() if pid is None else pid
             )
             if self.on_resume is not None:
                 gap_start = info.since if info.state == "unknown" else None
-                self.on_resume(session, gap_start, now)
-        self._running = True
+                self.on_resume(session, info.link_id, gap_start, now)
+        self._links[link] = info.link_id
         self._stopped_cleanly = False
         return info
 
@@ -145,42 +154,59 @@ class Store:
         transitions: Sequence[Transition],
         blips: Sequence[Blip],
         now: datetime,
+        *,
+        link: str,
     ) -> None:
-        """Record one probe cycle in one transaction: its samples, each target's last result,
-        the heartbeat (``now``), and the intervals, outages and blips of its transitions.
+        """Record one probe cycle of the link called ``link`` in one transaction: its
+        samples, each target's last result, the link's heartbeat (``now``), and the intervals,
+        outages and blips of its transitions.
 
-        Raises ``RuntimeError`` before ``resume`` or after ``shutdown``, ``DatabaseError``
-        when the write fails (nothing of the cycle is then stored).
+        Raises ``RuntimeError`` before the link's ``resume`` or after ``shutdown``,
+        ``DatabaseError`` when the write fails (nothing of the cycle is then stored).
         """
-        self._record_cycles([CycleRecord(cycle, transitions, blips, now)])
+        self.record_cycles([CycleRecord(cycle, transitions, blips, now, link)])
 
-    def _record_cycles(self, records: Sequence[CycleRecord]) -> None:
-        """``record_cycle`` for many cycles in ONE transaction (the history generator uses it).
+    def record_cycles(self, records: Sequence[CycleRecord]) -> None:
+        """``record_cycle`` for many cycles in ONE transaction (bulk writes: the benchmark's
+        history generator).
 
         The stored result is the same as recording them one by one, except that a crash can
-        lose the whole batch.
+        lose the whole batch. Raises as ``record_cycle``.
         """
-        if not self._running:
-            raise RuntimeError("Store.resume() must be called before recording cycles")
         if not records:
             return
+        links = {record.link: self._link_id(record.link) for record in records}
         with self._transaction() as session:
-            self._samples.write(session.connection(), (record.cycle for record in records))
+            connection = session.connection()
+            for name, link in links.items():
+                self._samples.write(connection, link, (
+                    record.cycle for record in records if record.link == name))
             for record in records:
+                link = links[record.link]
                 for transition in record.transitions:
-                    timeline.apply_transition(session, transition)
-                timeline.record_blips(session, record.blips)
+                    timeline.apply_transition(session, link, transition)
+                timeline.record_blips(session, link, record.blips)
                 if self.on_cycle is not None:
-                    self.on_cycle(session, record.transitions, record.now)
-            heartbeat.beat(session, max(record.now for record in records))
+                    self.on_cycle(session, link, record.transitions, record.now)
+            for name, link in links.items():
+                heartbeat.beat(session, link, max(
+                    record.now for record in records if record.link == name))
+
+    def _link_id(self, name: str) -> int:
+        link = self._links.get(name)
+        if link is None:
+            raise RuntimeError(
+                f"Store.resume(link={name!r}) must be called before recording its cycles")
+        return link
 
     def shutdown(self, now: datetime) -> None:
-        """Stop cleanly at ``now``: close the open interval, set the heartbeat and the
-        clean-shutdown flag. An open outage stays open (it goes on, unobserved).
+        """Stop cleanly at ``now``: close every resumed link's open interval, set its
+        heartbeat and clean-shutdown flag. An open outage stays open (it goes on, unobserved).
         Raises ``DatabaseError`` when the write fails."""
         with self._transaction() as session:
-            timeline.shut_down(session, now)
-        self._running = False
+            for link in self._links.values():
+                timeline.shut_down(session, link, now)
+        self._links.clear()
         self._stopped_cleanly = True
 
     def maintain(self, now: datetime, storage: StorageConfig) -> None:

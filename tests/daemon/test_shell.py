@@ -1,0 +1,135 @@
+"""The daemon shell around several link monitors: one cycle job per link, each link on its
+own timeline, and systemd told "ready" and fed only when every link has cycled."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import threading
+import time
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from watchdog.clock import utcnow
+from watchdog.config import Config, load_config
+from watchdog.config.schema import DEFAULT_LINK, LinkConfig
+from watchdog.daemon import runner
+from watchdog.daemon.runner import Daemon
+from watchdog.store.invariants import timeline_problems
+from watchdog.store.writer import Store
+
+
+@dataclasses.dataclass(frozen=True)
+class TwoLinks(Config):
+    """A config with a second link (``[[uplink]]`` sections will give this from TOML)."""
+
+    @property
+    def links(self) -> tuple[LinkConfig, ...]:
+        return (*super().links, LinkConfig("backup", self.gateway))
+
+
+class RecordingScheduler:
+    """What the cycle jobs ask of APScheduler: their successors, recorded, never run."""
+
+    def __init__(self) -> None:
+        self.jobs: list[dict[str, Any]] = []
+
+    def add_job(self, function: Any, trigger: str, **options: Any) -> None:
+        self.jobs.append(options)
+
+
+@pytest.fixture
+def notified(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    sent: list[tuple[str, ...]] = []
+    monkeypatch.setattr(runner.notify, "notify",
+                        lambda *fields, **_: sent.append(fields) or True)
+    return sent
+
+
+def two_link_config(loopback_config: Path) -> Config:
+    config = load_config(loopback_config)
+    return TwoLinks(**{field.name: getattr(config, field.name)
+                       for field in dataclasses.fields(config)})
+
+
+def test_each_link_gets_its_own_monitor_cycle_job_and_timeline(
+    loopback_config: Path, notified: list[tuple[str, ...]]
+) -> None:
+    config = two_link_config(loopback_config)
+    scheduler = RecordingScheduler()
+    with Store.open(config.storage.database) as store:
+        daemon = Daemon(config, store, privileged=True)
+        assert [monitor.name for monitor in daemon.monitors] == [DEFAULT_LINK, "backup"]
+        daemon.resume()
+        main, backup = daemon.monitors
+        daemon._cycle_job(main, scheduler)
+        assert notified == []  # the backup link has not cycled yet: not ready
+        daemon._cycle_job(backup, scheduler)
+        assert [fields[0] for fields in notified] == ["READY=1"]
+        daemon._cycle_job(main, scheduler)
+        daemon._cycle_job(main, scheduler)
+        assert len(notified) == 1  # a link cycling alone does not feed the watchdog
+        daemon._cycle_job(backup, scheduler)
+        assert [fields[0] for fields in notified] == ["READY=1", "WATCHDOG=1"]
+        assert notified[-1][-1].startswith(f"STATUS={DEFAULT_LINK}: ")
+        assert "; backup: " in notified[-1][-1]
+        store.shutdown(utcnow())
+    assert [job["id"] for job in scheduler.jobs] == [
+        f"probe-cycle:{name}" for name in (DEFAULT_LINK, "backup", DEFAULT_LINK, DEFAULT_LINK,
+                                           "backup")]
+    database = config.storage.database
+    assert timeline_problems(database) == []
+    with closing(sqlite3.connect(database)) as connection:
+        per_link = connection.execute(
+            "SELECT l.name, count(DISTINCT t.id), count(s.at_ms) FROM link l "
+            "JOIN target t ON t.link_id = l.id JOIN sample s ON s.target_id = t.id "
+            "GROUP BY l.id ORDER BY l.id").fetchall()
+    # gateway + 3 targets each; 3 cycles of 4 samples on the first link, 2 on the second
+    assert per_link == [(DEFAULT_LINK, 4, 12), ("backup", 4, 8)]
+
+
+def test_one_link_keeps_the_single_cycle_job_and_ready_after_its_first_cycle(
+    loopback_config: Path, notified: list[tuple[str, ...]]
+) -> None:
+    config = load_config(loopback_config)
+    scheduler = RecordingScheduler()
+    with Store.open(config.storage.database) as store:
+        daemon = Daemon(config, store, privileged=True)
+        daemon.resume()
+        (monitor,) = daemon.monitors
+        daemon._cycle_job(monitor, scheduler)
+        daemon._cycle_job(monitor, scheduler)
+        store.shutdown(utcnow())
+    assert [fields[0] for fields in notified] == ["READY=1", "WATCHDOG=1"]
+    assert notified[0][-1] == f"STATUS={monitor.status_line()}"
+    assert [job["id"] for job in scheduler.jobs] == ["probe-cycle", "probe-cycle"]
+
+
+def test_a_successor_due_before_its_predecessor_returns_still_runs() -> None:
+    """A cycle that outlasts its interval (a busy machine) schedules its successor in the
+    past while it still runs: the successor must run, not be skipped and lost."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    runs: list[float] = []
+    done = threading.Event()
+
+    def job() -> None:
+        runs.append(time.monotonic())
+        if len(runs) == 3:
+            done.set()
+            return
+        time.sleep(0.05)  # the probing, longer than the interval
+        runner.schedule_once(scheduler, job, "probe-cycle", utcnow() - timedelta(seconds=1), [])
+        time.sleep(0.01)  # the end of the run, after its successor is due
+
+    scheduler.start()
+    try:
+        runner.schedule_once(scheduler, job, "probe-cycle", utcnow(), [])
+        assert done.wait(5), f"only {len(runs)} run(s): the successor was skipped"
+    finally:
+        scheduler.shutdown(wait=True)

@@ -1,0 +1,169 @@
+"""Several links in one database: each its own timeline, heartbeat, outages and targets; and
+the migration that gives an existing database its one link."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from alembic import command
+from store_helpers import INTERVAL, T0, at, cycle, rows, text, transition
+
+import watchdog.store.db as db_module
+from watchdog.config.schema import DEFAULT_LINK
+from watchdog.errors import DatabaseError
+from watchdog.store import migrate, reader
+from watchdog.store.report_reader import read_period
+from watchdog.store.writer import Store
+
+BACKUP = "4g"
+
+
+def intervals_of(db_path: Path, link: str) -> list[tuple[str, str, str | None]]:
+    return rows(db_path, "SELECT i.state, i.started_at, i.ended_at FROM state_interval i "
+                         "JOIN link l ON l.id = i.link_id WHERE l.name = ? "
+                         "ORDER BY i.started_at", (link,))
+
+
+@pytest.fixture
+def two_links(store: Store) -> Store:
+    """The store of the ``store`` fixture with a second link resumed at T0 too."""
+    store.resume(T0, INTERVAL, link=BACKUP)
+    return store
+
+
+def test_each_link_has_its_own_timeline_and_open_interval(
+    two_links: Store, db_path: Path
+) -> None:
+    two_links.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3),
+                           link=DEFAULT_LINK)
+    two_links.record_cycle(cycle(at(2), ok=False), [transition("down", at(2), "isp")], [],
+                           at(3), link=BACKUP)
+    two_links.record_cycle(cycle(at(8)), [transition("degraded", at(8))], [], at(9),
+                           link=DEFAULT_LINK)
+    assert intervals_of(db_path, DEFAULT_LINK) == [
+        ("unknown", text(T0), text(at(2))),
+        ("up", text(at(2)), text(at(8))),
+        ("degraded", text(at(8)), None),
+    ]
+    assert intervals_of(db_path, BACKUP) == [
+        ("unknown", text(T0), text(at(2))),
+        ("down", text(at(2)), None),
+    ]
+    assert rows(db_path, "SELECT l.name, o.kind, o.started_at, o.ended_at FROM outage o "
+                         "JOIN link l ON l.id = o.link_id") == [(BACKUP, "isp", text(at(2)), None)]
+
+
+def test_each_links_targets_and_heartbeat_are_its_own(two_links: Store, db_path: Path) -> None:
+    two_links.record_cycle(cycle(at(2)), [], [], at(3), link=DEFAULT_LINK)
+    two_links.record_cycle(cycle(at(4), ok=False), [], [], at(5), link=BACKUP)
+    targets = rows(db_path, "SELECT l.name, t.name, t.last_ok FROM target t "
+                            "JOIN link l ON l.id = t.link_id ORDER BY l.id, t.id")
+    assert [(link, ok) for link, name, ok in targets if name == "quad9"] == [
+        (DEFAULT_LINK, 1), (BACKUP, 0)]
+    assert rows(db_path, "SELECT name, last_cycle_at FROM link ORDER BY id") == [
+        (DEFAULT_LINK, text(at(3))), (BACKUP, text(at(5)))]
+
+
+def test_shutdown_closes_every_resumed_links_interval(two_links: Store, db_path: Path) -> None:
+    two_links.shutdown(at(10))
+    assert rows(db_path, "SELECT count(*) FROM state_interval WHERE ended_at IS NULL") == [(0,)]
+    assert rows(db_path, "SELECT name, clean_shutdown FROM link ORDER BY id") == [
+        (DEFAULT_LINK, 1), (BACKUP, 1)]
+
+
+def test_a_link_not_resumed_cannot_be_recorded(store: Store) -> None:
+    with pytest.raises(RuntimeError, match=r"resume\(link='4g'\)"):
+        store.record_cycle(cycle(at(2)), [], [], at(3), link=BACKUP)
+
+
+def test_the_database_allows_one_open_interval_and_outage_per_link_not_more(
+    two_links: Store, db_path: Path
+) -> None:
+    with closing(sqlite3.connect(db_path)) as connection, pytest.raises(
+        sqlite3.IntegrityError, match="UNIQUE"
+    ):
+        connection.execute("INSERT INTO state_interval (link_id, state, cause, started_at) "
+                           "VALUES (1, 'up', 'a second open interval', '2025-03-01 12:00:05')")
+
+
+def test_readers_show_one_link_at_a_time(two_links: Store, db_path: Path) -> None:
+    two_links.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3),
+                           link=DEFAULT_LINK)
+    two_links.record_cycle(cycle(at(2), ok=False), [transition("down", at(2), "isp")], [],
+                           at(3), link=BACKUP)
+    main = reader.read_status(db_path, at(4))
+    backup = reader.read_status(db_path, at(4), link=BACKUP)
+    assert (main.link, main.state, main.open_outage) == (DEFAULT_LINK, "up", None)
+    assert (backup.link, backup.state) == (BACKUP, "down")
+    assert backup.open_outage is not None and backup.open_outage.kind == "isp"
+    never = reader.read_status(db_path, at(4), link="satellite")
+    assert (never.state, never.heartbeat, never.targets) == ("unknown", None, ())
+    assert [(o.link, o.kind) for o in reader.read_outages(db_path, None)] == [(BACKUP, "isp")]
+    report = read_period(db_path, T0, at(4), at(4), link=BACKUP)
+    assert [outage.kind for outage in report.outages] == ["isp"]
+    # Down from 2 s to the link's last heartbeat (3 s): after it, nobody watched.
+    assert (report.seconds["down"], report.seconds["unwatched"]) == (1.0, 1.0)
+    assert read_period(db_path, T0, at(4), at(4)).outages == ()
+
+
+def _downgrade(db_path: Path, revision: str) -> None:
+    engine = db_module.create_store_engine(db_path)
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+    engine.dispose()
+
+
+def test_the_migration_gives_an_existing_history_its_one_link_and_keeps_every_row(
+    store: Store, db_path: Path
+) -> None:
+    store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(4), ok=False), [transition("down", at(4), "isp")], [], at(5),
+                       link=DEFAULT_LINK)
+    store.close()
+    tables = ("state_interval", "outage", "blip", "target", "sample", "incident")
+    before = {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in tables}
+    _downgrade(db_path, "0002")
+    assert "daemon" in {name for (name,) in rows(
+        db_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert rows(db_path, "SELECT last_cycle_at FROM daemon") == [(text(at(5)),)]
+
+    upgraded = Store.open(db_path)  # migrates to the head, after a backup
+    upgraded.close()
+    assert upgraded.backup is not None and upgraded.backup.name.startswith("watchdog.db.bak-0002-")
+    assert rows(db_path, "SELECT id, name, last_cycle_at, clean_shutdown FROM link") == [
+        (1, DEFAULT_LINK, text(at(5)), 0)]
+    after = {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in tables}
+    assert after == before
+    assert rows(db_path, "SELECT version_num FROM alembic_version") == [
+        (migrate.head_revision(),)]
+    # The per-link "one open" indexes are back, and the link column has no default.
+    with closing(sqlite3.connect(db_path)) as connection:
+        with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+            connection.execute("INSERT INTO outage (link_id, kind, started_at, cause, evidence, "
+                               "unobserved_seconds) VALUES (1, 'lan', '2025-03-01 12:00:06', "
+                               "'x', '{}', 0)")
+        with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+            connection.execute("INSERT INTO blip (state, started_at, ended_at, cycles, cause) "
+                               "VALUES ('down', '2025-03-01 12:00:06', '2025-03-01 12:00:07', "
+                               "1, 'x')")
+    # The daemon goes on where it was: a quick restart continues the open outage.
+    again = Store.open(db_path)
+    info = again.resume(at(6), INTERVAL, link=DEFAULT_LINK)
+    again.close()
+    assert (info.link_id, info.state, info.outage_kind, info.continues) == (
+        1, "down", "isp", True)
+
+
+def test_an_outdated_reader_gets_the_upgrade_sentence_not_a_crash(
+    store: Store, db_path: Path
+) -> None:
+    store.close()
+    _downgrade(db_path, "0002")
+    with pytest.raises(DatabaseError, match=r"older version .* needs a schema upgrade; start "
+                                            r"the daemon \(watchdog run\) once"):
+        reader.read_status(db_path, at(4))

@@ -1,0 +1,172 @@
+"""``LinkMonitor``: one link watched on its own: its plan, tracker, cadence and cycle.
+
+The daemon runs one monitor per link (``config.links``). A monitor probes its link, folds each
+cycle into its tracker and records it on the link's own timeline in one transaction; nothing
+in it knows about the scheduler, signals or delivery (the ``Daemon`` shell owns those).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from watchdog import clock
+from watchdog.config import Config
+from watchdog.config.schema import LinkConfig
+from watchdog.config.zone import site_zone
+from watchdog.daemon.cadence import Cadence
+from watchdog.link.classify import Policy, quorum_failed
+from watchdog.link.states import Blip, Transition
+from watchdog.link.tracker import TrackerState, advance
+from watchdog.logs import get_logger
+from watchdog.probes.cycle import plan_for, run_cycle
+from watchdog.probes.gateway import default_gateway, gateway_to_probe
+from watchdog.probes.results import CycleResult
+
+if TYPE_CHECKING:
+    from watchdog.store.writer import Store
+
+log = get_logger("watchdog.daemon")
+
+# A cycle that starts this many ping intervals after the last one (the server was suspended,
+# or the process stalled) turns the silence into an ``unknown`` interval, as a restart does.
+STALL_INTERVALS = 5
+
+
+class LinkMonitor:
+    """Watches one link: ``resume`` once, then ``cycle`` on the schedule ``next_cycle_at`` says.
+
+    ``cycle`` and ``apply`` may be called from different threads (the scheduler's worker and
+    the main thread's reload): a lock serialises them.
+    """
+
+    def __init__(
+        self,
+        link: LinkConfig,
+        config: Config,
+        store: Store,
+        *,
+        privileged: bool,
+        now: Callable[[], datetime] = clock.utcnow,
+        gateway_lookup: Callable[[], str | None] = default_gateway,
+    ) -> None:
+        self.name = link.name
+        self.store = store
+        self.privileged = privileged
+        self.now = now
+        self.gateway_lookup = gateway_lookup
+        self.tracker = TrackerState.start(now())
+        self.last_run: dict[str, datetime] = {}
+        self.last_cycle_at: datetime | None = None
+        self.cycles = 0
+        self._lock = threading.Lock()
+        self.apply(config)
+
+    def apply(self, config: Config) -> None:
+        """Use ``config`` (and this link's entry in it) from the next cycle on."""
+        with self._lock:
+            self.config = config
+            self.link = next(link for link in config.links if link.name == self.name)
+            self.policy = Policy.from_config(config)
+            self.cadence = Cadence.from_config(config)
+            self.zone = site_zone(config)
+
+    def resume(self) -> None:
+        """Turn the gap since the link's last heartbeat into history and set the tracker's
+        start."""
+        info = self.store.resume(self.now(), self.config.schedule.ping_interval, link=self.name)
+        self.tracker = TrackerState.start(
+            info.since, state=info.state, cause=info.cause, outage_kind=info.outage_kind
+        )
+        log.info("resumed", link=self.name, state=info.state, since=info.since.isoformat(),
+                 cause=info.cause)
+
+    def cycle(self) -> CycleResult:
+        """Run one probe cycle, fold it into the tracker and record it in one transaction."""
+        with self._lock:
+            started = self.now()
+            if self._stalled(started):
+                self.resume()  # the silence becomes an unknown interval, as after a restart
+            retry = self.tracker.retry_kinds() if self.tracker.suspect else frozenset()
+            # While the internet is unreachable, DNS and web checks can tell nothing.
+            cut_off = self.tracker.state == "lan_down" or (
+                self.tracker.state == "down" and self.tracker.outage_kind != "dns")
+            dns = bool(self.config.dns) and (not cut_off or "dns" in retry) and (
+                self.cadence.check_due("dns", started, self.last_run.get("dns"), retry))
+            http = bool(self.config.http) and (not cut_off or "http" in retry) and (
+                self.cadence.check_due("http", started, self.last_run.get("http"), retry))
+            policy = self.policy
+            plan = plan_for(
+                self.config, self.link, dns=dns, http=http, privileged=self.privileged,
+                gateway_address=gateway_to_probe(self.link.gateway, self.gateway_lookup),
+                abandon_checks_if=lambda results: quorum_failed(results, policy),
+            )
+            result = run_cycle(plan)
+            for kind in ("dns", "http"):
+                if kind in result.kinds:
+                    self.last_run[kind] = result.started_at
+            self.tracker, transitions, blips = advance(self.tracker, result, self.policy)
+            finished = self.now()
+            self.store.record_cycle(result, transitions, blips, finished, link=self.name)
+            self.last_cycle_at = finished
+            self.cycles += 1
+            self._log(transitions, blips)
+            return result
+
+    def next_cycle_at(self, started_at: datetime, finished_at: datetime) -> datetime:
+        """When the cycle after one that ran from ``started_at`` to ``finished_at`` starts:
+        sooner while the tracker suspects a change."""
+        return self.cadence.next_cycle_at(started_at, finished_at, suspect=self.tracker.suspect)
+
+    def _stalled(self, now: datetime) -> bool:
+        """Whether the time since the last cycle is far longer than the schedule allows.
+
+        Backwards steps are not stalls: the store clamps transitions to the open interval, so
+        a clock set back never makes a negative or overlapping interval.
+        """
+        if self.last_cycle_at is None:
+            return False
+        silence = now - self.last_cycle_at
+        return silence > self.config.schedule.ping_interval * STALL_INTERVALS + (
+            self.config.schedule.http_timeout)
+
+    def status_line(self) -> str:
+        """One line for ``systemctl status``: "up since 14:02 — 3/3 targets, gateway ok"."""
+        tracker = self.tracker
+        since = tracker.since.astimezone(self.zone).strftime("%H:%M")
+        line = f"{tracker.state} since {since}"
+        observation = tracker.last
+        if observation is not None:
+            evidence = observation.evidence
+            total = evidence.get("targets", 0)
+            answering = total - len(evidence.get("failing", []))
+            gateway = evidence.get("gateway")
+            if isinstance(gateway, dict):
+                gateway_text = "gateway ok" if gateway.get("ok") else "gateway silent"
+            else:
+                gateway_text = f"gateway: {gateway or 'not probed'}"
+            line += f" — {answering}/{total} targets, {gateway_text}"
+        return line
+
+    def _log(self, transitions: list[Transition], blips: list[Blip]) -> None:
+        for transition in transitions:
+            log.info(
+                "link_state_changed",
+                link=self.name,
+                state=transition.state,
+                cause=transition.cause,
+                since=transition.at.isoformat(),
+                outage_kind=transition.outage_kind,
+            )
+        for blip in blips:
+            log.info(
+                "blip",
+                link=self.name,
+                state=blip.state,
+                started_at=blip.started_at.isoformat(),
+                duration_s=round((blip.ended_at - blip.started_at).total_seconds(), 1),
+                cycles=blip.cycles,
+                cause=blip.cause,
+            )

@@ -15,17 +15,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from watchdog.delivery.render import (
-    DOWN_EVENTS,
-    EVENTS,
     JSON_KEYS,
     LATE_AFTER,
-    NOTIFY_EVENTS,
-    TICKET_EVENTS,
     RenderedEmail,
     Renderer,
     RenderError,
     prepare,
 )
+from watchdog.vocabulary import DOWN_EVENTS, MESSAGE_EVENTS, NOTIFY_EVENTS, TICKET_EVENTS
 
 PARIS = ZoneInfo("Europe/Paris")
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "templates" / "examples"
@@ -156,7 +153,7 @@ def renderer(language: str) -> Renderer:
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", MESSAGE_EVENTS)
 @pytest.mark.parametrize("kind", ["isp", "lan", "dns"])
 def test_every_event_renders_a_complete_message(event: str, language: str, kind: str) -> None:
     context = make_context(event, kind)
@@ -178,7 +175,7 @@ def test_every_event_renders_a_complete_message(event: str, language: str, kind:
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", MESSAGE_EVENTS)
 def test_every_event_renders_with_the_nullable_parts_null(event: str, language: str) -> None:
     for context in (nulled(event), {"event": event, "event_at": iso(START)}, {"event": event}):
         sent_at = START + timedelta(hours=3)
@@ -422,7 +419,7 @@ def test_recovered_when_the_guarantee_was_met(en: Renderer) -> None:
 # -- French is French ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", MESSAGE_EVENTS)
 def test_french_messages_are_in_french(fr: Renderer, event: str) -> None:
     context = make_context(event)
     mail = fr.email(context, on_time(context))
@@ -485,7 +482,7 @@ def test_durations_per_language() -> None:
 LATE = timedelta(hours=2, minutes=14)
 
 
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", MESSAGE_EVENTS)
 def test_a_late_message_says_so_and_keeps_its_subject(en: Renderer, event: str) -> None:
     context = make_context(event)
     event_at = datetime.fromisoformat(context["event_at"])
@@ -613,7 +610,7 @@ def test_a_user_json_template_with_tojson_is_valid_json(tmp_path: Path) -> None:
         ' "late": {{ late|tojson }}, "payload": {{ payload|tojson }}}\n'
     )
     english = Renderer("en", PARIS, tmp_path)
-    for event in EVENTS:
+    for event in MESSAGE_EVENTS:
         context = hostile_context(event)
         body = english.json_body(context, on_time(context), "hook.json.j2")
         value = json.loads(body)

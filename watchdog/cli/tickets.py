@@ -22,6 +22,7 @@ from watchdog.store.ticket_reader import (
     read_ticket,
     read_tickets,
 )
+from watchdog.vocabulary import UNDELIVERED_STATUSES
 
 
 def _ticket_json(ticket: TicketRow, zone: tzinfo) -> dict[str, Any]:
@@ -95,7 +96,7 @@ def show(args: argparse.Namespace) -> int:
     for event in detail.timeline:
         where = f" [{event.channel}]" if event.channel else ""
         print(f"  {local_time(event.at, zone)}  {event.kind:<13} {event.text}{where}")
-    waiting = [m for m in detail.messages if m.status in ("pending", "sending", "failed")]
+    waiting = [m for m in detail.messages if m.status in UNDELIVERED_STATUSES]
     if waiting:
         print()
         print("Not delivered yet:")

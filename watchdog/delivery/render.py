@@ -35,24 +35,10 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from watchdog.config.durations import humanize
-
-LANGUAGES: Final = ("en", "fr")
+from watchdog.vocabulary import DOWN_EVENTS, LANGUAGES, MESSAGE_EVENTS, audience_of
 
 #: A message sent more than this long after its event says how late it is.
 LATE_AFTER: Final = timedelta(seconds=60)
-
-TICKET_EVENTS: Final = ("ticket_open", "ticket_reminder", "ticket_reopened", "ticket_close")
-NOTIFY_EVENTS: Final = (
-    "outage_started", "lan_fault", "ticket_opened", "escalated", "recovered", "degraded",
-    "monitor_gap", "test",
-)
-EVENTS: Final = TICKET_EVENTS + NOTIFY_EVENTS
-
-#: Events that happen while the link is down: their lateness line says so.
-DOWN_EVENTS: Final = frozenset({
-    "outage_started", "lan_fault", "ticket_open", "ticket_opened", "ticket_reminder",
-    "escalated", "ticket_reopened",
-})
 
 #: The suffix of a message template: ``ticket_open.txt.j2``.
 TEMPLATE_SUFFIX: Final = ".txt.j2"
@@ -215,10 +201,11 @@ class Renderer:
             raise ValueError(f"sent_at {sent_at!r} has no time zone; pass an aware datetime")
         variables = prepare(context)
         event = variables["event"]
-        if event not in EVENTS:
-            raise RenderError(f"unknown event {event!r}; expected one of {', '.join(EVENTS)}")
+        if event not in MESSAGE_EVENTS:
+            raise RenderError(
+                f"unknown event {event!r}; expected one of {', '.join(MESSAGE_EVENTS)}")
         if variables["audience"] is None:
-            variables["audience"] = "ticket" if event in TICKET_EVENTS else "notify"
+            variables["audience"] = audience_of(event)
         incident = variables["incident"]
         evidence = variables["evidence"]
         started_at = (incident["started_at"] if incident else None) or (

@@ -17,10 +17,9 @@ from watchdog.clock import to_ms
 from watchdog.config.schema import Config
 from watchdog.incidents.schedule import Step
 from watchdog.store.models import Incident, Outage, StateInterval
+from watchdog.vocabulary import audience_of
 
 EVIDENCE_ROWS = 12
-
-TICKET_EVENTS = frozenset({"ticket_open", "ticket_reminder", "ticket_reopened", "ticket_close"})
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -32,7 +31,7 @@ def base(config: Config, event: str, channel: str, event_at: datetime) -> dict[s
     site, isp = config.site, config.isp
     return {
         "event": event,
-        "audience": "ticket" if event in TICKET_EVENTS else "notify",
+        "audience": audience_of(event),
         "channel": channel,
         "event_at": _iso(event_at),
         "site": {"name": site.name, "address": site.address, "contact": site.contact},

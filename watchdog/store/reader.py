@@ -17,18 +17,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from watchdog.errors import DatabaseError
 from watchdog.store.files import check_readable, not_a_database, permission_denied
 from watchdog.store.timetext import from_text, to_text
-
-if TYPE_CHECKING:
-    from watchdog.link.states import LinkState, OutageKind
+from watchdog.vocabulary import AVAILABLE_STATES, OUTAGE_STATES, LinkState, OutageKind
 
 REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "daemon"})
-AVAILABLE_STATES = frozenset({"up", "degraded"})
-UNAVAILABLE_STATES = frozenset({"down", "lan_down"})
 UPTIME_WINDOWS: tuple[tuple[str, timedelta], ...] = (
     ("24h", timedelta(hours=24)),
     ("7d", timedelta(days=7)),
@@ -308,7 +304,7 @@ def _uptime(
             continue
         if state in AVAILABLE_STATES:
             available += seconds
-        elif state in UNAVAILABLE_STATES:
+        elif state in OUTAGE_STATES:
             unavailable += seconds
     observed = available + unavailable
     return UptimeWindow(

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from watchdog.store.reader import connect
 from watchdog.store.timetext import from_text, to_text
-
-STATES = ("up", "degraded", "down", "lan_down", "unknown")
+from watchdog.vocabulary import LINK_STATES
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +65,7 @@ def _overlap(start: datetime, end: datetime, began: datetime, ended: datetime) -
 
 def read_period(path: Path, start: datetime, end: datetime, now: datetime) -> PeriodReport:
     """The report of [``start``, ``end``) as known at ``now``. Raises ``DatabaseError``."""
-    seconds = dict.fromkeys((*STATES, "unwatched"), 0.0)
+    seconds = dict.fromkeys((*LINK_STATES, "unwatched"), 0.0)
     until = min(end, now)
     with connect(Path(path)) as connection:
         heartbeat = connection.execute(

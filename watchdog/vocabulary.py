@@ -14,7 +14,7 @@ included, imports this module for free.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Final, Literal, get_args
+from typing import Final, Literal, TypeGuard, get_args
 
 # --- the link -------------------------------------------------------------------------------
 
@@ -66,6 +66,13 @@ NOTIFY_EVENTS: Final[tuple[NotifyEvent, ...]] = get_args(NotifyEvent)
 #: Every message's event: one template each.
 MessageEvent = Literal[TicketEvent, NotifyEvent]
 MESSAGE_EVENTS: Final[tuple[MessageEvent, ...]] = get_args(MessageEvent)
+
+
+def is_message_event(name: str) -> TypeGuard[MessageEvent]:
+    """Whether ``name`` is the event of a message (one template each)."""
+    return name in MESSAGE_EVENTS
+
+
 #: Events that happen while the link is down: a late message says it waited for the link.
 DOWN_EVENTS: Final[frozenset[MessageEvent]] = frozenset({
     "outage_started", "lan_fault", "ticket_open", "ticket_opened", "ticket_reminder",

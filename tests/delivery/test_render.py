@@ -20,7 +20,6 @@ from watchdog.delivery.render import (
     RenderedEmail,
     Renderer,
     RenderError,
-    prepare,
 )
 from watchdog.vocabulary import DOWN_EVENTS, MESSAGE_EVENTS, NOTIFY_EVENTS, TICKET_EVENTS
 
@@ -765,20 +764,6 @@ def test_bad_calls_are_refused() -> None:
         renderer("en").email(context, datetime(2026, 1, 1))
     with pytest.raises(RenderError, match="unknown event 'party'"):
         renderer("en").email({**context, "event": "party"}, on_time(context))
-
-
-def test_prepare_completes_an_old_context_without_touching_the_original() -> None:
-    original: dict[str, Any] = {
-        "event": "recovered", "incident": {"reference": "WD-1", "kind": "isp"},
-        "evidence": {"samples": [{"target": "a"}]}, "extra": 1,
-    }
-    full = prepare(original)
-    assert full["gap"] is None and full["site"]["name"] is None and full["link"]["state"] is None
-    assert full["incident"]["step"] is None and full["incident"]["cuts"] is None
-    assert full["evidence"]["gateway"] is None and full["evidence"]["failing"] == []
-    assert full["evidence"]["samples"][0]["ok"] is None
-    assert full["extra"] == 1
-    assert "gap" not in original and "step" not in original["incident"]
 
 
 def test_the_renderer_reads_datetimes_as_well_as_text(en: Renderer) -> None:

@@ -1,7 +1,8 @@
 """``watchdog tickets``, ``ticket show|ack|note|close REF``, ``outbox``, ``notify-test``.
 
 Reading uses the stdlib reader. Changing a ticket goes through the store's write transaction
-(``BEGIN IMMEDIATE``), the same rules as the daemon's own writes, so nothing races it.
+(``BEGIN IMMEDIATE``), the same rules as the daemon's own writes, so nothing races it; what a
+change writes, and its rules, are ``incidents.ticket_actions``'.
 """
 
 from __future__ import annotations
@@ -112,46 +113,34 @@ def _message_line(message: MessageRow, zone: tzinfo) -> str:
             f"{message.attempts} attempt(s){due}){error}")
 
 
-def _change(args: argparse.Namespace, kind: str, text: str) -> int:
-    """Apply a change to one ticket in a write transaction and record it on its timeline."""
-    from sqlmodel import col, select
-
-    from watchdog.store.models import Incident, IncidentEvent
+def _change(args: argparse.Namespace, action: str) -> int:
+    """Apply ``incidents.ticket_actions``' ``action`` in a write transaction; print it."""
+    from watchdog.incidents import ticket_actions
     from watchdog.store.writer import Store
 
     config = config_from(args)
     now = clock.utcnow()
     with Store.open(config.storage.database, migrate=False) as store, store.write() as session:
-        incident = session.exec(
-            select(Incident).where(col(Incident.reference) == args.reference.upper())
-        ).first()
-        if incident is None or incident.id is None:
-            raise UserError(f"no ticket {args.reference}; 'watchdog tickets --all' lists them",
-                            EX_USAGE)
-        if kind == "acked":
-            incident.acked_at = now
-        elif kind == "closed":
-            if incident.closed_at is not None:
-                raise UserError(f"{incident.reference} is already closed", EX_USAGE)
-            incident.closed_at, incident.closed_by = now, "manual"
-        session.add(incident)
-        session.add(IncidentEvent(incident_id=incident.id, at=now, kind=kind, text=text))
-        reference = incident.reference
-    print(f"{reference}: {text}")
+        if action == "note":
+            done = ticket_actions.add_note(session, args.reference, " ".join(args.text), now)
+        elif action == "close":
+            done = ticket_actions.close_by_hand(session, args.reference, now)
+        else:
+            done = ticket_actions.acknowledge(session, args.reference, now)
+    print(f"{done.reference}: {done.text}")
     return 0
 
 
 def ack(args: argparse.Namespace) -> int:
-    return _change(args, "acked", "acknowledged: management stops getting escalation "
-                                  "alerts; reminders to the provider go on")
+    return _change(args, "ack")
 
 
 def note(args: argparse.Namespace) -> int:
-    return _change(args, "note", " ".join(args.text))
+    return _change(args, "note")
 
 
 def close(args: argparse.Namespace) -> int:
-    return _change(args, "closed", "closed by hand: no more reminders")
+    return _change(args, "close")
 
 
 def outbox(args: argparse.Namespace) -> int:

@@ -15,17 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from watchdog.delivery.render import (
-    DOWN_EVENTS,
-    EVENTS,
     JSON_KEYS,
     LATE_AFTER,
-    NOTIFY_EVENTS,
-    TICKET_EVENTS,
     RenderedEmail,
     Renderer,
     RenderError,
-    prepare,
 )
+from watchdog.vocabulary import DOWN_EVENTS, MESSAGE_EVENTS, NOTIFY_EVENTS, TICKET_EVENTS
 
 PARIS = ZoneInfo("Europe/Paris")
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "templates" / "examples"
@@ -156,7 +152,7 @@ def renderer(language: str) -> Renderer:
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", MESSAGE_EVENTS)
 @pytest.mark.parametrize("kind", ["isp", "lan", "dns"])
 def test_every_event_renders_a_complete_message(event: str, language: str, kind: str) -> None:
     context = make_context(event, kind)
@@ -178,7 +174,7 @@ def test_every_event_renders_a_complete_message(event: str, language: str, kind:
 
 
 @pytest.mark.parametrize("language", ["en", "fr"])
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", MESSAGE_EVENTS)
 def test_every_event_renders_with_the_nullable_parts_null(event: str, language: str) -> None:
     for context in (nulled(event), {"event": event, "event_at": iso(START)}, {"event": event}):
         sent_at = START + timedelta(hours=3)
@@ -422,7 +418,7 @@ def test_recovered_when_the_guarantee_was_met(en: Renderer) -> None:
 # -- French is French ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", MESSAGE_EVENTS)
 def test_french_messages_are_in_french(fr: Renderer, event: str) -> None:
     context = make_context(event)
     mail = fr.email(context, on_time(context))
@@ -485,7 +481,7 @@ def test_durations_per_language() -> None:
 LATE = timedelta(hours=2, minutes=14)
 
 
-@pytest.mark.parametrize("event", EVENTS)
+@pytest.mark.parametrize("event", MESSAGE_EVENTS)
 def test_a_late_message_says_so_and_keeps_its_subject(en: Renderer, event: str) -> None:
     context = make_context(event)
     event_at = datetime.fromisoformat(context["event_at"])
@@ -613,7 +609,7 @@ def test_a_user_json_template_with_tojson_is_valid_json(tmp_path: Path) -> None:
         ' "late": {{ late|tojson }}, "payload": {{ payload|tojson }}}\n'
     )
     english = Renderer("en", PARIS, tmp_path)
-    for event in EVENTS:
+    for event in MESSAGE_EVENTS:
         context = hostile_context(event)
         body = english.json_body(context, on_time(context), "hook.json.j2")
         value = json.loads(body)
@@ -768,20 +764,6 @@ def test_bad_calls_are_refused() -> None:
         renderer("en").email(context, datetime(2026, 1, 1))
     with pytest.raises(RenderError, match="unknown event 'party'"):
         renderer("en").email({**context, "event": "party"}, on_time(context))
-
-
-def test_prepare_completes_an_old_context_without_touching_the_original() -> None:
-    original: dict[str, Any] = {
-        "event": "recovered", "incident": {"reference": "WD-1", "kind": "isp"},
-        "evidence": {"samples": [{"target": "a"}]}, "extra": 1,
-    }
-    full = prepare(original)
-    assert full["gap"] is None and full["site"]["name"] is None and full["link"]["state"] is None
-    assert full["incident"]["step"] is None and full["incident"]["cuts"] is None
-    assert full["evidence"]["gateway"] is None and full["evidence"]["failing"] == []
-    assert full["evidence"]["samples"][0]["ok"] is None
-    assert full["extra"] == 1
-    assert "gap" not in original and "step" not in original["incident"]
 
 
 def test_the_renderer_reads_datetimes_as_well_as_text(en: Renderer) -> None:

@@ -28,9 +28,9 @@ from tests.e2e.lab import GATEWAY_ADDRESS, REPO, Lab
 from watchdog.channels.smtp import make_message_id
 from watchdog.config import Config, load_config
 from watchdog.errors import DatabaseError
-from watchdog.link.states import LinkState
 from watchdog.store.reader import OutageRow, StatusData, connect, read_outages, read_status
 from watchdog.store.timetext import from_text
+from watchdog.vocabulary import LinkState
 
 WATCHDOG = REPO / ".venv" / "bin" / "watchdog"
 # How often a wait re-reads the database (a read costs ~1 ms).

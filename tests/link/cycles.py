@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from watchdog.probes.results import CycleResult, ProbeKind, ProbeResult
+from watchdog.probes.results import CycleResult, ProbeResult
+from watchdog.vocabulary import ProbeKind
 
 T0 = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 TARGETS = ("203.0.113.1", "203.0.113.2", "203.0.113.3")

@@ -16,7 +16,8 @@ import pytest
 
 from watchdog.errors import SetupError
 from watchdog.probes.ping import detect_ping_mode, ping
-from watchdog.probes.results import ProbeKind, ProbeResult
+from watchdog.probes.results import ProbeResult
+from watchdog.vocabulary import ProbeKind
 
 from .netns import (
     ROUTER_ADDRESS,

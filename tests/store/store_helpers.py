@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from watchdog.link.states import LinkState, OutageKind, Transition
+from watchdog.link.states import Transition
 from watchdog.probes.results import CycleResult, ProbeResult
+from watchdog.vocabulary import LinkState, OutageKind
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 INTERVAL = timedelta(seconds=2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import warnings
 from contextlib import closing
@@ -11,7 +12,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import MetaData
+from sqlalchemy import CheckConstraint, MetaData
 from sqlmodel import SQLModel
 from store_helpers import INTERVAL, T0, at, cycle, rows
 
@@ -107,6 +108,26 @@ def test_the_migrations_create_exactly_the_models_schema(db_path: Path) -> None:
     without_rowid = rows(db_path, "SELECT name FROM sqlite_master WHERE sql LIKE "
                                   "'%WITHOUT ROWID%' ORDER BY name")
     assert without_rowid == [("sample",), ("sample_hour",), ("sample_minute",)]
+
+
+def test_the_migrations_check_the_words_of_the_vocabulary(db_path: Path) -> None:
+    """Alembic does not compare CHECK constraints, so this does: the lists the migrations wrote
+    (``state IN ('up', ...)``) must be the models', which are ``watchdog.vocabulary``'s. A word
+    added there without a migration fails here."""
+    Store.open(db_path).close()
+    migrated = {}
+    for table, sql in rows(db_path, "SELECT name, sql FROM sqlite_master WHERE type = 'table'"):
+        for line in sql.splitlines():
+            found = re.fullmatch(r"CONSTRAINT (\w+) CHECK \((.+)\),?", line.strip())
+            if found:
+                migrated[(table, found[1])] = found[2]
+    expected = {
+        (table.name, constraint.name): str(constraint.sqltext)
+        for table in SQLModel.metadata.sorted_tables if table.name in STORE_TABLES
+        for constraint in table.constraints if isinstance(constraint, CheckConstraint)
+    }
+    assert migrated == expected
+    assert len([text for text in expected.values() if " IN (" in text]) == 7
 
 
 def test_open_without_migrate_refuses_an_outdated_database(db_path: Path) -> None:

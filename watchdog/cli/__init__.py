@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   help="open tickets (--all: every ticket)")
     listing.add_argument("--all", action="store_true", help="also closed and recovered ones")
     listing.add_argument("--json", action="store_true", help="print JSON for programs")
-    listing.set_defaults(handler=_lazy("tickets", "tickets"))
+    listing.set_defaults(handler=_lazy("tickets"))
 
     ticket = commands.add_parser("ticket", help="one ticket: show, ack, note, close")
     ticket_commands = ticket.add_subparsers(dest="ticket_command", metavar="ACTION",
@@ -89,27 +89,27 @@ def build_parser() -> argparse.ArgumentParser:
     show = ticket_commands.add_parser("show", parents=[common], help="the ticket's timeline")
     show.add_argument("reference", metavar="REF", help="e.g. WD-2026-0007")
     show.add_argument("--json", action="store_true", help="print JSON for programs")
-    show.set_defaults(handler=_lazy("tickets", "show"))
+    show.set_defaults(handler=_lazy("ticket_show"))
     for action, text in (("ack", "acknowledge: stop escalation alerts to management"),
                          ("close", "close by hand: no more reminders")):
         sub = ticket_commands.add_parser(action, parents=[common], help=text)
         sub.add_argument("reference", metavar="REF")
-        sub.set_defaults(handler=_lazy("tickets", action))
+        sub.set_defaults(handler=_lazy("ticket_change", action))
     note = ticket_commands.add_parser("note", parents=[common], help="add a note to the timeline")
     note.add_argument("reference", metavar="REF")
     note.add_argument("text", nargs="+", metavar="TEXT")
-    note.set_defaults(handler=_lazy("tickets", "note"))
+    note.set_defaults(handler=_lazy("ticket_change", "note"))
 
     outbox = commands.add_parser("outbox", parents=[common],
                                  help="messages not delivered yet, with their last error")
     outbox.add_argument("--all", action="store_true", help="also those sent in the last day")
     outbox.add_argument("--json", action="store_true", help="print JSON for programs")
-    outbox.set_defaults(handler=_lazy("tickets", "outbox"))
+    outbox.set_defaults(handler=_lazy("outbox"))
 
     notify = commands.add_parser("notify-test", parents=[common],
                                  help="send a test through each channel now")
     notify.add_argument("--channel", metavar="NAME", help="only this channel")
-    notify.set_defaults(handler=_lazy("tickets", "notify_test"))
+    notify.set_defaults(handler=_lazy("notify_cmd"))
 
     config = commands.add_parser("config", help="configuration commands")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION",

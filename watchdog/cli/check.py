@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import argparse
 
-from watchdog.cli.common import config_from, iso, print_json, state_label
+from watchdog.cli.common import config_from, iso, print_json
 from watchdog.config.zone import site_zone
 from watchdog.link.classify import Policy, classify
 from watchdog.link.tracker import slide_window
 from watchdog.probes.cycle import plan_for, run_cycle
 from watchdog.probes.gateway import gateway_to_probe
 from watchdog.probes.ping import detect_ping_mode
+from watchdog.vocabulary import LinkState, state_label
 
-EXIT_CODES = {"up": 0, "degraded": 1, "down": 2, "lan_down": 2}
+EXIT_CODES: dict[LinkState, int] = {"up": 0, "degraded": 1, "down": 2, "lan_down": 2}
 
 
 def command(args: argparse.Namespace) -> int:

@@ -42,20 +42,3 @@ def duration(seconds: float) -> str:
 
 def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
-
-
-STATE_LABELS = {
-    "up": "UP",
-    "degraded": "DEGRADED",
-    "down": "DOWN",
-    "lan_down": "DOWN (local network fault)",
-    "unknown": "UNKNOWN",
-}
-
-
-def state_label(state: str, outage_kind: str | None = None) -> str:
-    if state == "down" and outage_kind == "dns":
-        return "DOWN (DNS)"
-    if state == "down":
-        return "DOWN (internet provider)"
-    return STATE_LABELS.get(state, state.upper())

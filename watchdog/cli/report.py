@@ -17,8 +17,7 @@ from watchdog.config import Config
 from watchdog.config.zone import site_zone
 from watchdog.errors import EX_USAGE, UserError
 from watchdog.store.report_reader import PeriodReport, read_period
-
-KIND_NAMES = {"isp": "provider", "lan": "LAN fault", "dns": "DNS"}
+from watchdog.vocabulary import OUTAGE_KIND_LABELS
 
 
 def month_bounds(text: str | None, zone: tzinfo, now: datetime) -> tuple[datetime, datetime]:
@@ -105,7 +104,7 @@ def render(report: PeriodReport, config: Config, zone: tzinfo) -> str:
     for outage in report.outages:
         count, spent = by_kind.get(outage.kind, (0, 0.0))
         by_kind[outage.kind] = (count + 1, spent + outage.seconds_in_period)
-    summary = ", ".join(f"{KIND_NAMES[kind]} {count} ({duration(spent)})"
+    summary = ", ".join(f"{OUTAGE_KIND_LABELS[kind]} {count} ({duration(spent)})"
                         for kind, (count, spent) in sorted(by_kind.items()))
     lines += ["", f"Outages ({len(report.outages)}){': ' + summary if summary else ''}; "
                   f"blips: {report.blips}"]

@@ -17,11 +17,11 @@ from watchdog.cli.common import (
     iso,
     local_time,
     print_json,
-    state_label,
 )
 from watchdog.config.zone import site_zone
 from watchdog.store.reader import StatusData, read_status
 from watchdog.store.ticket_reader import TicketRow, read_current_incident
+from watchdog.vocabulary import state_label
 
 
 def command(args: argparse.Namespace) -> int:

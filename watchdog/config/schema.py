@@ -14,6 +14,9 @@ from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from watchdog.config.secrets import Secret
+from watchdog.vocabulary import Language
+from watchdog.vocabulary import NotifyEvent as EventName
+from watchdog.vocabulary import OutageKind as OutageKindName
 
 DEFAULT_DATABASE = Path("/var/lib/connectivity-watchdog/watchdog.db")
 
@@ -26,14 +29,6 @@ def _seconds(value: float) -> timedelta:
     return timedelta(seconds=value)
 
 
-OutageKindName = Literal["isp", "lan", "dns"]
-EventName = Literal[
-    "outage_started", "ticket_opened", "escalated", "recovered", "lan_fault", "degraded",
-    "monitor_gap", "test",
-]
-EVENTS: tuple[str, ...] = get_args(EventName)
-
-
 # A secret key: also readable from KEY_file and KEY_env (see config/secrets.py).
 SECRET: dict[str, Any] = {"secret": True}
 
@@ -44,7 +39,7 @@ class SiteConfig:
     # IANA zone such as "Europe/Paris"; empty: the server's own time zone.
     timezone: str = ""
     # Language of every message: "en" or "fr".
-    language: Literal["en", "fr"] = "en"
+    language: Language = "en"
     # For the ISP's incident report: where the line is and who to call back.
     address: str = ""
     contact: str = ""

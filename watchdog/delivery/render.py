@@ -14,14 +14,14 @@ misspelt variable fails loudly instead of printing nothing. JSON is injection-sa
 payload is built in Python with ``json.dumps``; a user's JSON template must pass every value
 through the ``tojson`` filter, and its output is checked to be valid JSON before it is sent.
 
-The context is what was stored with the outbox message when its event happened (see
-``prepare``); the renderer adds what depends on the moment of sending: ``sent_at`` and the
-lateness (``late``, ``late_s``), so a message delivered hours late says so.
+The context is what was stored with the outbox message when its event happened (its shape,
+and how an older one is completed, is ``delivery.message_context``); the renderer adds what
+depends on the moment of sending: ``sent_at`` and the lateness (``late``, ``late_s``), so a
+message delivered hours late says so.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -35,24 +35,11 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from watchdog.config.durations import humanize
-
-LANGUAGES: Final = ("en", "fr")
+from watchdog.delivery.message_context import complete
+from watchdog.vocabulary import DOWN_EVENTS, LANGUAGES, MESSAGE_EVENTS, audience_of
 
 #: A message sent more than this long after its event says how late it is.
 LATE_AFTER: Final = timedelta(seconds=60)
-
-TICKET_EVENTS: Final = ("ticket_open", "ticket_reminder", "ticket_reopened", "ticket_close")
-NOTIFY_EVENTS: Final = (
-    "outage_started", "lan_fault", "ticket_opened", "escalated", "recovered", "degraded",
-    "monitor_gap", "test",
-)
-EVENTS: Final = TICKET_EVENTS + NOTIFY_EVENTS
-
-#: Events that happen while the link is down: their lateness line says so.
-DOWN_EVENTS: Final = frozenset({
-    "outage_started", "lan_fault", "ticket_open", "ticket_opened", "ticket_reminder",
-    "escalated", "ticket_reopened",
-})
 
 #: The suffix of a message template: ``ticket_open.txt.j2``.
 TEMPLATE_SUFFIX: Final = ".txt.j2"
@@ -74,35 +61,6 @@ _MONTHS: Final = {
 }
 _YES_NO: Final = {"en": ("yes", "no", "unknown"), "fr": ("oui", "non", "inconnu")}
 _MISSING: Final = "—"
-
-# The shape of a stored context: every key a template may read, with its default. A dict value
-# is a nested object; a nested object listed in _NULLABLE may itself be null.
-_SAMPLE_SHAPE: Final[dict[str, Any]] = {
-    "at": None, "target": None, "kind": None, "address": None, "ok": None, "rtt_ms": None,
-    "error": None,
-}
-_SHAPE: Final[dict[str, Any]] = {
-    "event": None,
-    "audience": None,
-    "channel": None,
-    "event_at": None,
-    "site": {"name": None, "address": None, "contact": None},
-    "isp": {"name": None, "line_id": None, "customer_ref": None, "gtr_s": None},
-    "incident": {
-        "reference": None, "kind": None, "started_at": None, "ended_at": None,
-        "duration_s": None, "cuts": None, "gtr_breached": None, "reminders_sent": None,
-        "ticket_opened_at": None, "cause": None,
-        "step": {"number": None, "label": None, "is_gtr": None, "due_at": None},
-    },
-    "evidence": {
-        "gateway": {"address": None, "ok": None, "rtt_ms": None},
-        "targets_total": None, "targets_failing": None, "failing": [], "since": None,
-        "samples": [], "cause_detail": None,
-    },
-    "link": {"state": None, "cause": None, "since": None, "cause_detail": None},
-    "gap": {"started_at": None, "ended_at": None, "duration_s": None},
-}
-_NULLABLE: Final = frozenset({"incident", "step", "evidence", "gateway", "gap"})
 
 
 class RenderError(Exception):
@@ -213,12 +171,13 @@ class Renderer:
         """
         if sent_at.utcoffset() is None:
             raise ValueError(f"sent_at {sent_at!r} has no time zone; pass an aware datetime")
-        variables = prepare(context)
+        variables = complete(context)
         event = variables["event"]
-        if event not in EVENTS:
-            raise RenderError(f"unknown event {event!r}; expected one of {', '.join(EVENTS)}")
+        if event not in MESSAGE_EVENTS:
+            raise RenderError(
+                f"unknown event {event!r}; expected one of {', '.join(MESSAGE_EVENTS)}")
         if variables["audience"] is None:
-            variables["audience"] = "ticket" if event in TICKET_EVENTS else "notify"
+            variables["audience"] = audience_of(event)
         incident = variables["incident"]
         evidence = variables["evidence"]
         started_at = (incident["started_at"] if incident else None) or (
@@ -431,41 +390,6 @@ class Renderer:
             "text": _join_lines(parts.summary, parts.late_line),
         }
         return {key: values[key] for key in JSON_KEYS}
-
-
-def prepare(context: Mapping[str, Any]) -> dict[str, Any]:
-    """A deep copy of ``context`` with every key of the contract present (missing ones null).
-
-    Messages stored by an older version render with newer templates: a key it did not write
-    reads as null (or an empty list) instead of failing. Keys the contract does not know are
-    kept as they are.
-    """
-    result = _fill(context, _SHAPE)
-    evidence = result["evidence"]
-    if evidence is not None:
-        evidence["samples"] = [
-            _fill(sample, _SAMPLE_SHAPE) if isinstance(sample, Mapping) else sample
-            for sample in evidence["samples"]
-        ]
-    return result
-
-
-def _fill(value: Mapping[str, Any], shape: Mapping[str, Any]) -> dict[str, Any]:
-    result = {key: copy.deepcopy(item) for key, item in value.items()}
-    for key, default in shape.items():
-        current = result.get(key)
-        if isinstance(default, dict):
-            if isinstance(current, Mapping):
-                result[key] = _fill(current, default)
-            elif key in _NULLABLE:
-                result[key] = None
-            else:
-                result[key] = _fill({}, default)
-        elif isinstance(default, list):
-            result[key] = list(current) if isinstance(current, list | tuple) else []
-        elif key not in result:
-            result[key] = default
-    return result
 
 
 def tojson(value: Any) -> str:

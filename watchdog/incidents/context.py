@@ -1,39 +1,54 @@
 """What a message says, gathered when its event happens: the JSON stored with it.
 
-The templates (``watchdog/templates``) render it at send time, so a late delivery can say how
-late it is. Times are ISO-8601 UTC strings; the renderer shows them in the site's zone.
+The shape is ``delivery.message_context.MessageContext``. The templates
+(``watchdog/templates``) render it at send time, so a late delivery can say how late it is.
+Times are ISO-8601 UTC strings; the renderer shows them in the site's zone.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import text
 from sqlmodel import Session, col, select
 
-from watchdog.clock import to_ms
 from watchdog.config.schema import Config
+from watchdog.delivery.message_context import (
+    EvidencePart,
+    GatewayPart,
+    IncidentPart,
+    LinkPart,
+    MessageContext,
+    SamplePart,
+)
 from watchdog.incidents.schedule import Step
+from watchdog.store.evidence import latest_samples
 from watchdog.store.models import Incident, Outage
 from watchdog.store.timeline import open_interval
+from watchdog.vocabulary import (
+    LinkState,
+    MessageEvent,
+    OutageKind,
+    audience_of,
+    is_message_event,
+)
 
 EVIDENCE_ROWS = 12
-
-TICKET_EVENTS = frozenset({"ticket_open", "ticket_reminder", "ticket_reopened", "ticket_close"})
+# The evidence starts this long before the incident: the cycle that first saw it fail.
+EVIDENCE_LEAD = timedelta(seconds=2)
 
 
 def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def base(config: Config, event: str, channel: str, event_at: datetime) -> dict[str, Any]:
+def base(config: Config, event: MessageEvent, channel: str, event_at: datetime) -> MessageContext:
     """The parts every message has: event, audience, site, ISP contract."""
     site, isp = config.site, config.isp
     return {
         "event": event,
-        "audience": "ticket" if event in TICKET_EVENTS else "notify",
+        "audience": audience_of(event),
         "channel": channel,
         "event_at": _iso(event_at),
         "site": {"name": site.name, "address": site.address, "contact": site.contact},
@@ -55,11 +70,11 @@ def downtime_seconds(session: Session, incident: Incident, now: datetime) -> flo
 
 def incident_part(
     session: Session, incident: Incident, now: datetime, step: Step | None = None
-) -> dict[str, Any]:
+) -> IncidentPart:
     ended = incident.ended_at
     return {
         "reference": incident.reference,
-        "kind": incident.kind,
+        "kind": cast("OutageKind", incident.kind),  # the column's CHECK holds OUTAGE_KINDS
         "started_at": _iso(incident.started_at),
         "ended_at": _iso(ended),
         "duration_s": None if ended is None else downtime_seconds(session, incident, now),
@@ -75,7 +90,7 @@ def incident_part(
     }
 
 
-def evidence_part(session: Session, incident: Incident, now: datetime) -> dict[str, Any]:
+def evidence_part(session: Session, incident: Incident, now: datetime) -> EvidencePart:
     """The opening outage's summary and the latest probe results since it began."""
     outage = session.exec(
         select(Outage).where(col(Outage.incident_id) == incident.id)
@@ -83,25 +98,14 @@ def evidence_part(session: Session, incident: Incident, now: datetime) -> dict[s
     ).first()
     summary: dict[str, Any] = json.loads(outage.evidence) if outage else {}
     gateway = summary.get("gateway")
-    rows = session.connection().execute(
-        text(
-            "SELECT s.at_ms, t.name, t.kind, t.address, s.ok, s.rtt_us, e.text "
-            "FROM sample s JOIN target t ON t.id = s.target_id "
-            "LEFT JOIN probe_error e ON e.id = s.error_id "
-            "WHERE s.at_ms BETWEEN :start AND :end AND t.kind IN ('gateway', 'ping') "
-            "AND t.link_id = :link "
-            "ORDER BY s.at_ms DESC, t.kind, t.name LIMIT :limit"
-        ),
-        {"start": to_ms(incident.started_at) - 2000, "end": to_ms(now), "limit": EVIDENCE_ROWS,
-         "link": incident.link_id},
-    ).all()
-    from watchdog.clock import from_ms
-
-    samples = [
-        {"at": from_ms(at_ms).isoformat(), "target": name, "kind": kind, "address": address,
-         "ok": bool(ok), "rtt_ms": None if rtt_us is None else round(rtt_us / 1000, 2),
-         "error": error}
-        for at_ms, name, kind, address, ok, rtt_us, error in reversed(rows)
+    samples: list[SamplePart] = [
+        {"at": sample.at.isoformat(), "target": sample.target, "kind": sample.kind,
+         "address": sample.address, "ok": sample.ok,
+         "rtt_ms": None if sample.rtt_ms is None else round(sample.rtt_ms, 2),
+         "error": sample.error}
+        for sample in latest_samples(session, incident.link_id,
+                                     incident.started_at - EVIDENCE_LEAD, now,
+                                     ("gateway", "ping"), EVIDENCE_ROWS)
     ]
     failing = summary.get("failing", [])
     total = summary.get("targets", 0)
@@ -111,7 +115,8 @@ def evidence_part(session: Session, incident: Incident, now: datetime) -> dict[s
         failing = [check.get("name") for check in checks if not check.get("ok")]
         total = len(checks)
     return {
-        "gateway": gateway if isinstance(gateway, dict) else None,
+        # As the classifier summed it up (a text instead when no gateway was probed).
+        "gateway": cast("GatewayPart", gateway) if isinstance(gateway, dict) else None,
         "targets_total": total,
         "targets_failing": len(failing),
         "failing": failing,
@@ -123,11 +128,15 @@ def evidence_part(session: Session, incident: Incident, now: datetime) -> dict[s
     }
 
 
-def link_part(session: Session, link: int) -> dict[str, Any] | None:
+def link_part(session: Session, link: int) -> LinkPart | None:
     current = open_interval(session, link)
     if current is None:
         return None
-    return {"state": current.state, "cause": current.cause, "since": _iso(current.started_at)}
+    return {
+        "state": cast("LinkState", current.state),  # the column's CHECK holds LINK_STATES
+        "cause": current.cause,
+        "since": current.started_at.isoformat(),
+    }
 
 
 def for_incident(
@@ -140,9 +149,12 @@ def for_incident(
     now: datetime,
     step: Step | None = None,
     sent_to: list[str] | None = None,
-) -> dict[str, Any]:
+) -> MessageContext:
     """The full context of an incident message; ``sent_to`` names the ticket backends that
-    the ticket's messages go to (for management's notices)."""
+    the ticket's messages go to (for management's notices). Raises ``ValueError`` for an
+    ``event`` that is not a ``MessageEvent`` (no template would render it)."""
+    if not is_message_event(event):
+        raise ValueError(f"{event!r} is not a message event; see watchdog.vocabulary")
     context = base(config, event, channel, event_at)
     context["incident"] = incident_part(session, incident, now, step)
     context["sent_to"] = sent_to

@@ -1,14 +1,15 @@
-"""The vocabulary shared by classification, tracking, storage and the CLI."""
+"""What classification and tracking say about the link: observations, transitions, blips.
+
+The words themselves (``LinkState``, ``OutageKind``) are in ``watchdog.vocabulary``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-LinkState = Literal["up", "degraded", "down", "lan_down", "unknown"]
-OutageKind = Literal["isp", "lan", "dns"]
-
+from watchdog.vocabulary import OUTAGE_STATES, LinkState, OutageKind
 
 
 def rank(state: LinkState, kind: OutageKind | None = None) -> int:
@@ -22,7 +23,7 @@ def rank(state: LinkState, kind: OutageKind | None = None) -> int:
 
 def is_outage(state: LinkState) -> bool:
     """Whether a state is an outage (opens an outage record, may open a ticket)."""
-    return state in ("down", "lan_down")
+    return state in OUTAGE_STATES
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,14 +30,13 @@ from watchdog.link.classify import (
 )
 from watchdog.link.states import (
     Blip,
-    LinkState,
     Observation,
-    OutageKind,
     Transition,
     is_outage,
     rank,
 )
 from watchdog.probes.results import CycleResult, ProbeResult
+from watchdog.vocabulary import LinkState, OutageKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from watchdog.probes.results import CycleResult, ProbeKind, ProbeResult
+from watchdog.probes.results import CycleResult, ProbeResult
 
 if TYPE_CHECKING:
     from watchdog.probes.cycle import CyclePlan, plan_for, run_cycle
@@ -27,7 +27,6 @@ _LAZY = {
 __all__ = [
     "CyclePlan",
     "CycleResult",
-    "ProbeKind",
     "ProbeResult",
     "default_gateway",
     "detect_ping_mode",

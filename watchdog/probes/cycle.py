@@ -20,7 +20,8 @@ from watchdog.config.schema import Config, DnsCheck, HttpCheck, LinkConfig, Ping
 from watchdog.probes.dns import query
 from watchdog.probes.http import fetch
 from watchdog.probes.ping import ping
-from watchdog.probes.results import CycleResult, ProbeKind, ProbeResult
+from watchdog.probes.results import CycleResult, ProbeResult
+from watchdog.vocabulary import ProbeKind
 
 # At most this many pings (one ICMP socket each) are in flight at once. 500 targets plus the
 # gateway fit in one wave, so even a cycle where nothing answers lasts one ping timeout.

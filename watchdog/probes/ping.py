@@ -40,7 +40,8 @@ from icmplib.utils import unique_identifier
 
 from watchdog.clock import monotonic, utcnow
 from watchdog.errors import SetupError
-from watchdog.probes.results import ProbeKind, ProbeResult
+from watchdog.probes.results import ProbeResult
+from watchdog.vocabulary import ProbeKind
 
 # Short reasons for people and for the classifier; any other failure gets a short text of its own.
 ERROR_TIMEOUT = "timeout"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
-ProbeKind = Literal["gateway", "ping", "dns", "http"]
+from watchdog.vocabulary import ProbeKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,19 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
+from watchdog.link.availability import StateSpan, time_by_state
 from watchdog.store.files import check_readable, not_a_database, permission_denied
 from watchdog.store.timetext import from_text, to_text
-
-if TYPE_CHECKING:
-    from watchdog.link.states import LinkState, OutageKind
+from watchdog.vocabulary import LinkState, OutageKind
 
 REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "link"})
-AVAILABLE_STATES = frozenset({"up", "degraded"})
-UNAVAILABLE_STATES = frozenset({"down", "lan_down"})
 UPTIME_WINDOWS: tuple[tuple[str, timedelta], ...] = (
     ("24h", timedelta(hours=24)),
     ("7d", timedelta(days=7)),
@@ -274,10 +271,10 @@ def read_status(path: Path, now: datetime, *, link: str = DEFAULT_LINK) -> Statu
     observed_until = now
     if heartbeat is None or not heartbeat.running:
         observed_until = heartbeat.last_cycle_at if heartbeat is not None else now
-    spans = [(state, from_text(start), from_text(end)) for state, start, end in rows]
+    spans = [StateSpan(state, from_text(start), from_text(end)) for state, start, end in rows]
     if open_row is not None:
         start = from_text(open_row[2])
-        spans.append((open_row[0], start, max(start, min(observed_until, now))))
+        spans.append(StateSpan(open_row[0], start, max(start, min(observed_until, now))))
     # Time before the watchdog first ran on this database is not history: windows start there.
     history_start = now if first is None else from_text(first)
     windows = tuple(
@@ -315,28 +312,18 @@ def _heartbeat(connection: sqlite3.Connection, link: str, now: datetime) -> Hear
 def _uptime(
     label: str,
     span: timedelta,
-    spans: list[tuple[str, datetime, datetime]],
+    spans: list[StateSpan],
     now: datetime,
     history_start: datetime,
 ) -> UptimeWindow:
-    start = max(now - span, history_start)
-    available = unavailable = 0.0
-    for state, began, ended in spans:
-        seconds = (min(ended, now) - max(began, start)).total_seconds()
-        if seconds <= 0:
-            continue
-        if state in AVAILABLE_STATES:
-            available += seconds
-        elif state in UNAVAILABLE_STATES:
-            unavailable += seconds
-    observed = available + unavailable
+    time = time_by_state(spans, max(now - span, history_start), now)
     return UptimeWindow(
         label=label,
         span=span,
-        uptime_percent=100.0 * available / observed if observed > 0 else None,
-        available_seconds=available,
-        unavailable_seconds=unavailable,
-        unknown_seconds=max(0.0, (now - start).total_seconds() - observed),
+        uptime_percent=time.availability,
+        available_seconds=time.available_seconds,
+        unavailable_seconds=time.unavailable_seconds,
+        unknown_seconds=time.unwatched_seconds,
     )
 
 

@@ -1,7 +1,8 @@
 """The figures of a period's report (``watchdog report``), stdlib ``sqlite3`` only.
 
 Every query is bounded by the period through an index, so a month costs what a month
-holds, whatever the length of the history.
+holds, whatever the length of the history. The arithmetic on what the queries return (time
+per state, availability) is ``watchdog.link.availability``'s.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 from watchdog.config.schema import DEFAULT_LINK
+from watchdog.link.availability import StateSpan, TimeByState, overlap_seconds, time_by_state
 from watchdog.store.reader import connect
 from watchdog.store.timetext import from_text, to_text
-
-STATES = ("up", "degraded", "down", "lan_down", "unknown")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,36 +33,38 @@ class ReportOutage:
 
 @dataclass(frozen=True, slots=True)
 class PeriodReport:
-    start: datetime
-    end: datetime
-    # Seconds per state inside the period; "unwatched" is time with no record at all.
-    seconds: dict[str, float]
+    """The period [``start``, ``end``) (``end`` no later than the report's ``now``)."""
+
+    time: TimeByState
     outages: tuple[ReportOutage, ...]
     blips: int
 
     @property
+    def start(self) -> datetime:
+        return self.time.start
+
+    @property
+    def end(self) -> datetime:
+        return self.time.end
+
+    @property
+    def seconds(self) -> dict[str, float]:
+        """Seconds per state inside the period, then "unwatched": time with no record at all."""
+        return {**self.time.seconds, "unwatched": self.time.unrecorded_seconds}
+
+    @property
     def watched_seconds(self) -> float:
-        return sum(self.seconds[state] for state in ("up", "degraded", "down", "lan_down"))
+        return self.time.watched_seconds
 
     @property
     def availability(self) -> float | None:
         """Up or degraded, over the watched time (unknown time is left out, not counted up)."""
-        watched = self.watched_seconds
-        if not watched:
-            return None
-        return 100.0 * (self.seconds["up"] + self.seconds["degraded"]) / watched
+        return self.time.availability
 
     @property
     def provider_availability(self) -> float | None:
         """As ``availability``, but LAN faults (the office's own) are left out too."""
-        judged = self.watched_seconds - self.seconds["lan_down"]
-        if not judged:
-            return None
-        return 100.0 * (self.seconds["up"] + self.seconds["degraded"]) / judged
-
-
-def _overlap(start: datetime, end: datetime, began: datetime, ended: datetime) -> float:
-    return max(0.0, (min(end, ended) - max(start, began)).total_seconds())
+        return self.time.provider_availability
 
 
 def read_period(
@@ -72,7 +74,6 @@ def read_period(
 
     Raises ``DatabaseError``.
     """
-    seconds = dict.fromkeys((*STATES, "unwatched"), 0.0)
     until = min(end, now)
     with connect(Path(path)) as connection:
         heartbeat = connection.execute(
@@ -87,9 +88,11 @@ def read_period(
             (link_id, to_text(start), to_text(until), link_id, to_text(until))).fetchall()
         # The open interval holds until the last heartbeat (after it, nobody watched).
         open_until = from_text(heartbeat[1]) if heartbeat else now
-        for state, began, ended in rows:
-            stop = from_text(ended) if ended is not None else open_until
-            seconds[state] += _overlap(start, until, from_text(began), stop)
+        spans = [
+            StateSpan(state, from_text(began),
+                      from_text(ended) if ended is not None else open_until)
+            for state, began, ended in rows
+        ]
         has_incidents = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'incident'").fetchone() is not None
         join = ("LEFT JOIN incident i ON i.id = o.incident_id" if has_incidents else "")
@@ -104,17 +107,15 @@ def read_period(
         blips = connection.execute(
             "SELECT count(*) FROM blip WHERE link_id = ? AND ended_at >= ? AND started_at < ?",
             (link_id, to_text(start), to_text(until))).fetchone()[0]
-    observed = sum(seconds.values())
-    seconds["unwatched"] = max(0.0, (until - start).total_seconds() - observed)
     outages = tuple(
         ReportOutage(
             id=row[0], kind=row[1], started_at=from_text(row[2]),
             ended_at=None if row[3] is None else from_text(row[3]),
-            seconds_in_period=_overlap(start, until, from_text(row[2]),
-                                       from_text(row[3]) if row[3] else now),
+            seconds_in_period=overlap_seconds(start, until, from_text(row[2]),
+                                              from_text(row[3]) if row[3] else now),
             cause=row[4], unobserved_seconds=row[5], reference=row[6],
             gtr_breached=bool(row[7]), reminders_sent=row[8] or 0,
         )
         for row in outage_rows
     )
-    return PeriodReport(start=start, end=until, seconds=seconds, outages=outages, blips=blips)
+    return PeriodReport(time=time_by_state(spans, start, until), outages=outages, blips=blips)

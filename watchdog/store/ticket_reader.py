@@ -13,7 +13,11 @@ from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import EX_USAGE, DatabaseError, UserError
 from watchdog.store.reader import connect
 from watchdog.store.timetext import from_text, to_text
+from watchdog.vocabulary import QUEUED_STATUSES, UNDELIVERED_STATUSES
 
+# The outbox's statuses, as SQL lists.
+_QUEUED = ", ".join(f"'{status}'" for status in QUEUED_STATUSES)
+_UNDELIVERED = ", ".join(f"'{status}'" for status in UNDELIVERED_STATUSES)
 _INCIDENT_COLUMNS = (
     "id, reference, kind, started_at, ended_at, ticket_opened_at, closed_at, closed_by, "
     "acked_at, steps_done, reminders_sent, gtr_breached, cuts, cause"
@@ -83,7 +87,7 @@ def _require_tickets(connection: sqlite3.Connection, path: Path) -> None:
 
 def _ticket(connection: sqlite3.Connection, row: tuple[Any, ...]) -> TicketRow:
     pending = connection.execute(
-        "SELECT count(*) FROM outbox WHERE incident_id = ? AND status IN ('pending', 'sending')",
+        f"SELECT count(*) FROM outbox WHERE incident_id = ? AND status IN ({_QUEUED})",
         (row[0],)).fetchone()[0]
     return TicketRow(
         id=row[0], reference=row[1], kind=row[2], started_at=from_text(row[3]),
@@ -160,7 +164,7 @@ def read_ticket(path: Path, reference: str) -> TicketDetail:
 def read_outbox(path: Path, *, include_sent_since: datetime | None = None) -> list[MessageRow]:
     """Messages waiting (pending, being sent) or given up (failed); with
     ``include_sent_since``, also those sent since then."""
-    where = "o.status IN ('pending', 'sending', 'failed')"
+    where = f"o.status IN ({_UNDELIVERED})"
     parameters: tuple[Any, ...] = ()
     if include_sent_since is not None:
         where = f"({where} OR (o.status = 'sent' AND o.sent_at >= ?))"

@@ -16,10 +16,11 @@ from typing import cast
 
 from sqlmodel import Session, col, select
 
-from watchdog.link.states import Blip, LinkState, OutageKind, Transition, outage_kind_of
+from watchdog.link.states import Blip, Transition, outage_kind_of
 from watchdog.store import heartbeat
 from watchdog.store.models import Blip as BlipRow
 from watchdog.store.models import Outage, StateInterval
+from watchdog.vocabulary import LinkState, OutageKind
 
 # A restart within this many ping intervals of the last heartbeat continues the open interval.
 CONTINUE_WITHIN_INTERVALS = 2

@@ -1,0 +1,125 @@
+"""A ticket changed by hand: acknowledged, noted, closed; and what the lifecycle does next."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlmodel import Session
+
+from tests.incidents.conftest import messages, query
+from tests.incidents.test_lifecycle import HOUR, down, tick, up
+from tests.store.store_helpers import at
+from watchdog.errors import EX_USAGE
+from watchdog.incidents.ticket_actions import (
+    ACKNOWLEDGED,
+    CLOSED_BY_HAND,
+    TicketAlreadyClosed,
+    TicketChange,
+    UnknownTicket,
+    acknowledge,
+    add_note,
+    close_by_hand,
+)
+from watchdog.store.writer import Store
+
+REFERENCE = "WD-2025-0001"
+
+
+def open_ticket(store: Store) -> None:
+    up(store, 0)
+    down(store, 10)
+    tick(store, 200)  # the ticket opens after two minutes
+
+
+def hours_later(store: Store, until: float) -> None:
+    for seconds in range(1800, int(until) + 1, 1800):
+        tick(store, seconds)
+
+
+def ticket(store: Store) -> tuple[object, ...]:
+    (row,) = query(store, "SELECT acked_at, closed_at, closed_by FROM incident")
+    return row
+
+
+def timeline(store: Store) -> list[tuple[str, str, str]]:
+    return query(store, "SELECT at, kind, text FROM incident_event ORDER BY id")
+
+
+def test_an_acknowledged_ticket_stops_management_alerts_but_not_the_reminders(
+    store: Store,
+) -> None:
+    open_ticket(store)
+    with store.write() as session:
+        change = acknowledge(session, REFERENCE.lower(), at(600))
+    assert change == TicketChange(REFERENCE, "acked", ACKNOWLEDGED)
+    assert ticket(store) == ("2025-03-01 12:10:00.000000", None, None)
+    assert timeline(store)[-1] == ("2025-03-01 12:10:00.000000", "acked", ACKNOWLEDGED)
+    hours_later(store, 25 * HOUR)
+    sent = messages(store)
+    assert sent.count(("isp", "ticket_reminder")) == 2  # gtr (4 h) and 24 h
+    assert ("management", "escalated") not in sent
+
+
+def test_acknowledging_again_moves_the_time_and_adds_a_line(store: Store) -> None:
+    open_ticket(store)
+    for seconds in (600, 900):
+        with store.write() as session:
+            acknowledge(session, REFERENCE, at(seconds))
+    assert ticket(store)[0] == "2025-03-01 12:15:00.000000"
+    assert [kind for _, kind, _ in timeline(store)].count("acked") == 2
+
+
+def test_a_note_goes_on_the_timeline_and_changes_nothing_else(store: Store) -> None:
+    open_ticket(store)
+    before = messages(store)
+    with store.write() as session:
+        change = add_note(session, REFERENCE, "the technician comes on Monday", at(900))
+    assert change == TicketChange(REFERENCE, "note", "the technician comes on Monday")
+    assert timeline(store)[-1] == ("2025-03-01 12:15:00.000000", "note",
+                                   "the technician comes on Monday")
+    assert ticket(store) == (None, None, None)
+    assert messages(store) == before
+
+
+def test_a_ticket_closed_by_hand_gets_no_reminder_and_no_closing_report(store: Store) -> None:
+    open_ticket(store)
+    with store.write() as session:
+        change = close_by_hand(session, REFERENCE, at(600))
+    assert change == TicketChange(REFERENCE, "closed", CLOSED_BY_HAND)
+    assert ticket(store) == (None, "2025-03-01 12:10:00.000000", "manual")
+    hours_later(store, 30 * HOUR)
+    up(store, 30 * HOUR + 60)
+    events = [event for _, event in messages(store)]
+    assert not {"ticket_reminder", "escalated", "ticket_close"} & set(events)
+    assert events.count("recovered") == 2  # management still hears the link is back
+
+
+def test_a_closed_ticket_cannot_be_closed_again(store: Store) -> None:
+    open_ticket(store)
+    with store.write() as session:
+        close_by_hand(session, REFERENCE, at(600))
+    with pytest.raises(TicketAlreadyClosed) as raised, store.write() as session:
+        close_by_hand(session, REFERENCE, at(700))
+    assert str(raised.value) == f"{REFERENCE} is already closed"
+    assert raised.value.exit_code == EX_USAGE
+    assert [kind for _, kind, _ in timeline(store)].count("closed") == 1
+    assert ticket(store)[1] == "2025-03-01 12:10:00.000000"
+
+
+@pytest.mark.parametrize("action", [
+    lambda session: acknowledge(session, "WD-2025-0999", at(600)),
+    lambda session: add_note(session, "WD-2025-0999", "text", at(600)),
+    lambda session: close_by_hand(session, "WD-2025-0999", at(600)),
+], ids=["ack", "note", "close"])
+def test_an_unknown_reference_changes_nothing(
+    store: Store, action: Callable[[Session], TicketChange]
+) -> None:
+    open_ticket(store)
+    before = timeline(store)
+    with pytest.raises(UnknownTicket) as raised, store.write() as session:
+        action(session)
+    assert str(raised.value) == "no ticket WD-2025-0999; 'watchdog tickets --all' lists them"
+    assert raised.value.exit_code == EX_USAGE
+    assert timeline(store) == before
+

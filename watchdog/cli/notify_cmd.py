@@ -1,0 +1,58 @@
+"""``watchdog notify-test [--channel NAME]``: a test message through each channel, now."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+
+from watchdog import clock
+from watchdog.cli.common import config_from
+from watchdog.config.zone import site_zone
+from watchdog.errors import EX_USAGE, UserError
+
+
+def command(args: argparse.Namespace) -> int:
+    """Send a test through each notification channel now (not behind its queue); print results.
+
+    Ticket backends are left alone (a test there would open a real ticket at the provider's
+    helpdesk) unless one is named with ``--channel``.
+    """
+    from watchdog import logs
+    from watchdog.delivery import outbox as outbox_rows
+    from watchdog.delivery.senders import build_senders
+    from watchdog.delivery.worker import Deliverer
+    from watchdog.incidents.context import base
+    from watchdog.store.writer import Store
+
+    logs.configure_for_command("error")  # stdout is the results; each FAILED says why
+    config = config_from(args, secrets=True)
+    senders = build_senders(config, site_zone(config))
+    if args.channel:
+        names = [name for name in senders if name == args.channel]
+        if not names:
+            known = ", ".join(senders) or "none configured"
+            raise UserError(f"no channel {args.channel!r} (known: {known})", EX_USAGE)
+    else:
+        names = [mail.name for mail in config.notify.email]
+        names += [hook.name for hook in config.notify.webhook]
+    if not names:
+        print("No notification channel is configured ([[notify.email]], [[notify.webhook]]).")
+        return 0
+    failures = 0
+    batch = uuid.uuid4().hex[:12]
+    with Store.open(config.storage.database, migrate=False) as store:
+        deliverer = Deliverer(store, senders)
+        for name in names:
+            now = clock.utcnow()
+            with store.write() as session:
+                row = outbox_rows.enqueue(
+                    session, key=f"test:{batch}:{name}", channel=name, event="test",
+                    event_at=now, now=now, context=base(config, "test", name, now))
+                assert row is not None and row.id is not None
+                row.status, row.attempts, row.last_attempt_at = "sending", 1, now
+                session.add(row)
+                message_id = row.id
+            ok, result = deliverer.send_now(name, message_id)
+            failures += 0 if ok else 1
+            print(f"{name}: {'ok' if ok else 'FAILED'} — {result}")
+    return 1 if failures else 0

@@ -1,0 +1,64 @@
+"""How tickets and outbox messages are printed, for people and as JSON.
+
+Shared by ``tickets``, ``ticket show`` and ``outbox``; the JSON keys are a contract for the
+programs that read them.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any
+
+from watchdog import clock
+from watchdog.cli.common import duration, iso, local_time
+from watchdog.store.ticket_reader import MessageRow, TicketRow
+
+
+def ticket_json(ticket: TicketRow, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "reference": ticket.reference, "kind": ticket.kind,
+        "started_at": iso(ticket.started_at, zone), "ended_at": iso(ticket.ended_at, zone),
+        "ticket_opened_at": iso(ticket.ticket_opened_at, zone),
+        "closed_at": iso(ticket.closed_at, zone), "closed_by": ticket.closed_by,
+        "acked_at": iso(ticket.acked_at, zone), "reminders_sent": ticket.reminders_sent,
+        "gtr_breached": ticket.gtr_breached, "cuts": ticket.cuts, "cause": ticket.cause,
+        "pending_messages": ticket.pending_messages,
+    }
+
+
+def message_json(message: MessageRow, zone: tzinfo) -> dict[str, Any]:
+    return {
+        "id": message.id, "channel": message.channel, "event": message.event,
+        "status": message.status, "reference": message.reference,
+        "event_at": iso(message.event_at, zone), "due_at": iso(message.due_at, zone),
+        "sent_at": iso(message.sent_at, zone), "attempts": message.attempts,
+        "last_error": message.last_error,
+    }
+
+
+def ticket_line(ticket: TicketRow, zone: tzinfo) -> str:
+    """One line: reference, kind, since when, down or recovered, reminders, what waits."""
+    now = clock.utcnow()
+    if ticket.ended_at is None:
+        state = f"DOWN for {duration((now - ticket.started_at).total_seconds())}"
+    else:
+        state = f"recovered {local_time(ticket.ended_at, zone, now)}"
+    if ticket.closed_by == "manual":
+        state += ", closed by hand"
+    extras = [f"{ticket.reminders_sent} reminder(s)"]
+    if ticket.gtr_breached:
+        extras.append("GTR breached")
+    if ticket.cuts > 1:
+        extras.append(f"{ticket.cuts} cuts")
+    if ticket.pending_messages:
+        extras.append(f"{ticket.pending_messages} message(s) waiting")
+    return (f"{ticket.reference}  {ticket.kind:<3}  since {local_time(ticket.started_at, zone)}"
+            f"  {state}  ({', '.join(extras)})")
+
+
+def message_line(message: MessageRow, zone: tzinfo) -> str:
+    """One line: id, channel, event, status, attempts, next try, last error."""
+    error = f" — {message.last_error}" if message.last_error else ""
+    due = "" if message.status != "pending" else f", next try {local_time(message.due_at, zone)}"
+    return (f"#{message.id} {message.channel}: {message.event} ({message.status}, "
+            f"{message.attempts} attempt(s){due}){error}")

@@ -13,7 +13,7 @@ Two modes write the same database (``tests/bench/test_generator_equivalence.py``
 small span, table by table):
 
 - **exact**: every cycle is a ``CycleResult`` with its ``Transition``s and ``Blip``s written
-  by ``Store._record_cycles`` (the code of ``Store.record_cycle``, an hour of cycles per
+  by ``Store.record_cycles`` (the code of ``Store.record_cycle``, an hour of cycles per
   transaction), and ``Store.maintain`` rolls up and purges every simulated hour. About 30,000
   cycles a second: a year (15.8 million cycles) takes about 9 minutes.
 - **fast** (default): only the cycles whose raw samples survive, or which change the
@@ -376,7 +376,7 @@ class BuildStats:
 class _Writer:
     """Feeds cycles and summarised minutes to the store in time order.
 
-    Cycles go through ``Store._record_cycles`` ``BATCH_CYCLES`` at a time; minute rows are
+    Cycles go through ``Store.record_cycles`` ``BATCH_CYCLES`` at a time; minute rows are
     inserted a day at a time; ``Store.maintain`` runs when an hour (simulated) has passed
     since it last ran, at a flush. (When it runs does not change what is left: roll-ups and
     purges work behind watermarks on complete minutes and hours.)
@@ -403,7 +403,7 @@ class _Writer:
         if not self.batch:
             return
         self.stats.raw_cycles += len(self.batch)
-        self.store._record_cycles(self.batch)
+        self.store.record_cycles(self.batch)
         self.batch.clear()
         self._maybe_maintain()
 

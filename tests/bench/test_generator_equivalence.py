@@ -1,6 +1,6 @@
 """The generator's fast mode writes the same database as its exact mode.
 
-Exact mode writes every cycle through ``Store._record_cycles`` and lets ``Store.maintain`` roll
+Exact mode writes every cycle through ``Store.record_cycles`` and lets ``Store.maintain`` roll
 up and purge, as the daemon does; fast mode writes only the cycles whose raw samples survive
 (or that change the timeline) that way, and the plain "up" minutes in between as the minute
 rows the roll-up would have made from them. On four days with one day of raw retention and two

@@ -48,7 +48,7 @@ ResumeHook = Callable[[Session, "datetime | None", datetime], None]
 
 @dataclass(frozen=True, slots=True)
 class CycleRecord:
-    """One cycle's arguments to ``record_cycle``, for ``Store._record_cycles`` (bulk writes)."""
+    """One cycle's arguments to ``record_cycle``, for ``Store.record_cycles`` (bulk writes)."""
 
     cycle: CycleResult
     transitions: Sequence[Transition]
@@ -152,13 +152,16 @@ class Store:
         Raises ``RuntimeError`` before ``resume`` or after ``shutdown``, ``DatabaseError``
         when the write fails (nothing of the cycle is then stored).
         """
-        self._record_cycles([CycleRecord(cycle, transitions, blips, now)])
+        self.record_cycles([CycleRecord(cycle, transitions, blips, now)])
 
-    def _record_cycles(self, records: Sequence[CycleRecord]) -> None:
-        """``record_cycle`` for many cycles in ONE transaction (the history generator uses it).
+    def record_cycles(self, records: Sequence[CycleRecord]) -> None:
+        """``record_cycle`` for many cycles (``records``, oldest first) in ONE transaction.
 
         The stored result is the same as recording them one by one, except that a crash can
-        lose the whole batch.
+        lose the whole batch; the heartbeat is set to the latest ``now``. For bulk writers such
+        as the benchmarks' history generator; the daemon records cycle by cycle. Raises
+        ``RuntimeError`` before ``resume`` or after ``shutdown``, ``DatabaseError`` when the
+        write fails (nothing of the batch is then stored). An empty batch writes nothing.
         """
         if not self._running:
             raise RuntimeError("Store.resume() must be called before recording cycles")

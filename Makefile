@@ -41,7 +41,7 @@ system-deps:
 	fi
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check watchdog tests bench
+	$(BIN)/ruff check watchdog testbed tests bench
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy

@@ -898,7 +898,7 @@ def root_problem(parts: Sequence[Part]) -> str | None:
     """Why the selected parts cannot run here (None: they can)."""
     if not any(part.needs_root for part in parts):
         return None
-    from tests.e2e.lab import lab_available
+    from testbed.lab import lab_available
 
     reason = lab_available()
     return None if reason is None else (

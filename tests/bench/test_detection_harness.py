@@ -22,7 +22,7 @@ from bench.detection import (
     summarize,
     write_results,
 )
-from tests.e2e.lab import Lab, lab_available
+from testbed.lab import Lab, lab_available
 from watchdog.config.loader import load_config
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -22,7 +22,7 @@ from bench.false_outages import ScenarioResult
 from bench.resources import Sample, usage_of
 from bench.status import History, Row, Timing
 from bench.targets import CycleRun, SizeResult
-from tests.e2e.lab import lab_available
+from testbed.lab import lab_available
 
 suite: ModuleType = importlib.import_module("bench.__main__")
 
@@ -306,7 +306,7 @@ def test_results_are_named_for_the_utc_date() -> None:
 def test_without_root_it_says_why_and_exits_non_zero(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr("tests.e2e.lab.lab_available", lambda: "needs root for namespaces")
+    monkeypatch.setattr("testbed.lab.lab_available", lambda: "needs root for namespaces")
     assert suite.main(["--only", "targets"]) == suite.EX_NOPERM
     error = capsys.readouterr().err
     assert "targets needs root" in error and "run it as root" in error

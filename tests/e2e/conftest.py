@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.lab import Lab, lab_available
+from testbed.lab import Lab, lab_available
 
 E2E_DIR = Path(__file__).parent
 

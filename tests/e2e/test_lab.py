@@ -14,18 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.lab import (
-    DNS_ANSWER,
-    DNS_SERVERS,
-    GATEWAY_ADDRESS,
-    HTTP_SERVER,
-    PING_TARGETS,
-    Echo,
-    Lab,
-    PingReport,
-    lab_available,
-    list_namespaces,
-)
+from testbed.lab import Lab, lab_available
+from testbed.lab.namespaces import list_namespaces
+from testbed.lab.ping import Echo, PingReport
+from testbed.lab.topology import DNS_ANSWER, DNS_SERVERS, GATEWAY_ADDRESS, HTTP_SERVER, PING_TARGETS
 
 EVERYONE = (*PING_TARGETS, GATEWAY_ADDRESS)
 NOBODY = 65534

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.support.dns_server import DnsServer
-from tests.support.http_server import HttpServer
+from testbed.servers.dns_server import DnsServer
+from testbed.servers.http_server import HttpServer
 from watchdog.errors import SetupError
 from watchdog.probes.ping import detect_ping_mode
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.dns_server import DnsServer
-from tests.support.http_server import HttpServer
+from testbed.servers.dns_server import DnsServer
+from testbed.servers.http_server import HttpServer
 from watchdog.config.schema import (
     Config,
     DnsCheck,

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.support.dns_server import DnsServer
+from testbed.servers.dns_server import DnsServer
 from watchdog.config.schema import DnsCheck
 from watchdog.probes.dns import query
 from watchdog.probes.results import ProbeResult

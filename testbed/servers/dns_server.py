@@ -8,8 +8,8 @@ In-process::
 As a script (foreground, stops on SIGTERM or Ctrl-C; prints "listening on ADDRESS:PORT" once
 ready, so a caller can wait for that line)::
 
-    python tests/support/dns_server.py --listen 10.0.0.53:53 --mode answer
-    python tests/support/dns_server.py --listen 127.0.0.53:0 --mode-file /tmp/mode
+    python testbed/servers/dns_server.py --listen 10.0.0.53:53 --mode answer
+    python testbed/servers/dns_server.py --listen 127.0.0.53:0 --mode-file /tmp/mode
 
 With ``--mode-file`` the mode is read from that file before every answer (when it exists), so an
 end-to-end test can break and repair DNS while the server runs in another namespace.

@@ -44,6 +44,7 @@ from testbed.daemon.delivery_audit import audit_deliveries, cut_of, delivery_id
 from testbed.daemon.records import IncidentRow, OutboxRow
 from testbed.lab import lab_available
 from testbed.servers import SERVERS_DIR
+from tests.environment import require
 from watchdog.channels.smtp import SmtpSettings, build_email, send_email
 from watchdog.errors import EX_NOPERM
 
@@ -356,9 +357,7 @@ def test_without_root_it_says_why_and_exits_non_zero(capsys: pytest.CaptureFixtu
 def test_a_quick_real_run_counts_no_duplicate_ticket_and_no_lost_message(
     tmp_path: Path,
 ) -> None:
-    reason = lab_available()
-    if reason:
-        pytest.skip(reason)
+    require(lab_available())
     out = tmp_path / "alerts.json"
 
     done = subprocess.run(

@@ -48,6 +48,7 @@ from bench.runner import RUNNERS, Outcome, busy_percent, cpu_times, figures_of, 
 from bench.status import History, Row, Timing
 from bench.targets import CycleRun, SizeResult
 from testbed.lab import lab_available
+from tests.environment import require
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -342,9 +343,7 @@ def test_without_root_it_says_why_and_exits_non_zero(
 def test_a_real_run_of_the_cycle_part_writes_the_table_the_json_and_benchmarks_md(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    reason = lab_available()
-    if reason:
-        pytest.skip(reason)
+    require(lab_available())
     results, benchmarks = tmp_path / "results", tmp_path / "BENCHMARKS.md"
 
     code = main(["--only", "targets", "--seed", "3", "--results-dir", str(results),

@@ -158,10 +158,9 @@ def test_it_names_only_the_kinds_it_ran(host_ping_mode: bool) -> None:
     assert result.gateway is None and result.gateway_note == "no default route"
 
 
-def test_it_keeps_200_concurrent_raw_pings_apart(host_ping_mode: bool) -> None:
+@pytest.mark.usefixtures("raw_sockets")
+def test_it_keeps_200_concurrent_raw_pings_apart() -> None:
     """Raw sockets see every reply on the host: ids must keep 200 targets' replies apart."""
-    if not host_ping_mode:
-        pytest.skip("raw sockets are not allowed here")
     result, elapsed = timed_cycle(plan(loopback_targets(200), privileged=True))
 
     assert sum(probe.received for probe in result.results) == 400

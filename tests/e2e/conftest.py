@@ -1,4 +1,4 @@
-"""Fixtures of the end-to-end tests: a fresh network lab per test (see ``lab.py``)."""
+"""Fixtures of the end-to-end tests: a fresh network lab per test (see ``testbed/lab``)."""
 
 from __future__ import annotations
 

@@ -3,8 +3,16 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config/watchdog.toml
-# System packages the end-to-end tests need (network namespaces, packet loss, systemd-analyze).
-SYSTEM_PACKAGES := iproute2 nftables procps systemd
+# What the tests run, as COMMAND:DEBIAN-PACKAGE: network namespaces and faults (ip, nft), sysctl,
+# the unit's checks (systemd-analyze, -sysusers, -tmpfiles), and what the install test uses to
+# play the service's accounts in a namespace of its own (useradd..., runuser, setpriv, unshare).
+TEST_COMMANDS := ip:iproute2 nft:nftables sysctl:procps pgrep:procps \
+	systemd-analyze:systemd systemd-sysusers:systemd systemd-tmpfiles:systemd \
+	useradd:passwd groupadd:passwd userdel:passwd groupdel:passwd \
+	runuser:util-linux setpriv:util-linux unshare:util-linux getent:libc-bin
+# The distribution's Python with venv and ensurepip: make install builds the service's
+# environment from it (the install test checks that).
+SERVICE_PYTHON_CHECK := /usr/bin/python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))'
 
 .PHONY: run test lint typecheck pytest system-deps bench clean
 
@@ -26,22 +34,24 @@ run: $(VENV)/.installed-run
 
 system-deps:
 	@missing=""; \
-	command -v ip >/dev/null || missing="$$missing iproute2"; \
-	command -v nft >/dev/null || missing="$$missing nftables"; \
-	command -v pgrep >/dev/null || missing="$$missing procps"; \
-	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
-	if [ -n "$$missing" ]; then \
+	for pair in $(TEST_COMMANDS); do \
+		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; \
+	done; \
+	$(SERVICE_PYTHON_CHECK) 2>/dev/null || missing="$$missing python3 python3-venv"; \
+	missing=$$(printf '%s\n' $$missing | sort -u | tr '\n' ' '); \
+	if [ -n "$${missing% }" ]; then \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-			echo "installing system packages:$$missing"; \
+			echo "installing system packages: $$missing"; \
 			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null \
 			|| { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }; \
 		else \
-			echo "not installing$$missing (needs root and apt-get): the end-to-end tests will skip"; \
+			echo "not installing $$missing(needs root and apt-get): the tests that need them will skip" \
+				"(or fail under WATCHDOG_TESTS_REQUIRE_ALL=1)"; \
 		fi; \
 	fi
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check watchdog tests bench
+	$(BIN)/ruff check watchdog testbed tests bench
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy

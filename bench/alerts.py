@@ -3,7 +3,7 @@
     sudo .venv/bin/python -m bench.alerts [--cuts N] [--kills N] [--quick] [--seed S] [--out F]
                                           [--workdir DIR]
 
-Builds the end-to-end lab (tests/e2e/lab.py) with the ISP's and management's mail servers on
+Builds the end-to-end lab (testbed/lab) with the ISP's and management's mail servers on
 its internet (unreachable while the WAN is cut) and a webhook receiver on its LAN (reachable),
 and runs ``watchdog run`` in the office at the default schedule and detection (pings every 2 s,
 1 s timeout, retries every 1 s, 3 cycles to confirm down and up). Each receiver logs every
@@ -69,26 +69,25 @@ from bench.detection import (
     summarize,
     write_results,
 )
-from tests.e2e.daemon_helpers import (
+from testbed.daemon.alert_servers import (
     HOOK_CHANNEL,
     ISP_CHANNEL,
     MANAGEMENT_CHANNEL,
-    POLL_INTERVAL,
     AlertServers,
-    DeliveryAudit,
-    IncidentRow,
-    LabDaemon,
-    OutboxRow,
     alert_overrides,
-    audit_deliveries,
-    delivery_id,
+)
+from testbed.daemon.delivery_audit import DeliveryAudit, audit_deliveries, delivery_id, received_ids
+from testbed.daemon.driver import LabDaemon
+from testbed.daemon.records import (
+    IncidentRow,
+    OutboxRow,
     describe_outbox,
     find_outage,
     read_incidents,
     read_outbox_rows,
-    received_ids,
 )
-from tests.e2e.lab import Lab, lab_available
+from testbed.daemon.waiting import POLL_INTERVAL
+from testbed.lab import Lab, lab_available
 from watchdog.errors import EX_NOPERM
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"

@@ -2,7 +2,7 @@
 
     sudo .venv/bin/python -m bench.detection [--cuts N] [--quick] [--seed S] [--out FILE]
 
-Builds the end-to-end lab (tests/e2e/lab.py: office ↔ router ↔ internet in network namespaces),
+Builds the end-to-end lab (testbed/lab: office ↔ router ↔ internet in network namespaces),
 runs ``watchdog run`` in the office with the default schedule and detection (pings every 2 s,
 1 s timeout, retries every 1 s, 3 cycles to confirm down and up; only the targets and the
 database differ from the shipped config), and cuts the router's WAN ``--cuts`` times, each
@@ -40,8 +40,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tests.e2e.daemon_helpers import POLL_INTERVAL, LabDaemon, find_outage
-from tests.e2e.lab import Lab, lab_available
+from testbed.daemon.driver import LabDaemon
+from testbed.daemon.records import find_outage
+from testbed.daemon.waiting import POLL_INTERVAL
+from testbed.lab import Lab, lab_available
 from watchdog.config import Config
 from watchdog.config.schema import DetectionConfig, ScheduleConfig
 from watchdog.errors import EX_NOPERM

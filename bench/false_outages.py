@@ -2,7 +2,7 @@
 
     sudo .venv/bin/python -m bench.false_outages [--minutes 10] [--scenario NAME,...] [--out F]
 
-Each scenario builds its own end-to-end lab (tests/e2e/lab.py: office ↔ router ↔ internet
+Each scenario builds its own end-to-end lab (testbed/lab: office ↔ router ↔ internet
 with three ping targets, two resolvers and a web server), runs ``watchdog run`` in the office
 at the shipped default schedule and detection (only the targets and the database differ from
 the shipped config), waits until the link is recorded ``up``, applies one fault and holds it
@@ -41,13 +41,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.detection import check_default_settings, settings_of
-from tests.e2e.daemon_helpers import (
-    Interval,
-    LabDaemon,
-    ping_loss_percent,
-    read_intervals,
-)
-from tests.e2e.lab import DNS_SERVERS, PING_TARGETS, Lab, lab_available
+from testbed.daemon.driver import LabDaemon
+from testbed.daemon.records import Interval, ping_loss_percent, read_intervals
+from testbed.lab import Lab, lab_available
+from testbed.lab.topology import DNS_SERVERS, PING_TARGETS
 from watchdog.errors import EX_NOPERM
 from watchdog.store.invariants import timeline_problems
 from watchdog.store.reader import BlipRow, OutageRow, connect, read_blips, read_outages

@@ -2,7 +2,7 @@
 
     sudo .venv/bin/python -m bench.resources [--minutes 5] [--every 5] [--out FILE]
 
-Builds the end-to-end lab (tests/e2e/lab.py) and runs ``watchdog run`` in its office at the
+Builds the end-to-end lab (testbed/lab) and runs ``watchdog run`` in its office at the
 default schedule and detection against the lab's real targets (three ping targets, two
 resolvers and two web checks in the internet namespace; only the addresses and the database
 differ from the shipped config). Once the link is recorded ``up`` it samples the daemon's
@@ -36,7 +36,7 @@ from typing import Any
 
 from bench.detection import settings_of
 from bench.false_outages import daemon_at_defaults
-from tests.e2e.lab import lab_available
+from testbed.lab import lab_available
 from watchdog.errors import EX_NOPERM
 
 DEFAULT_MINUTES = 5.0

@@ -38,7 +38,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.e2e.lab import lab_available
+from testbed.lab import lab_available
 from watchdog.errors import EX_NOPERM
 
 REPO = Path(__file__).resolve().parents[1]

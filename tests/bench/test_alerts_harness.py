@@ -31,21 +31,20 @@ from bench.alerts import (
     plan_sequence,
     spaced_instants,
 )
-from tests.e2e.daemon_helpers import (
+from testbed.daemon.alert_servers import (
     HOOK_CHANNEL,
     ISP_CHANNEL,
     MANAGEMENT_CHANNEL,
-    IncidentRow,
-    OutboxRow,
-    audit_deliveries,
-    cut_of,
-    delivery_id,
     hook_records,
     mail_records,
     message_id_of,
     read_json_lines,
 )
-from tests.e2e.lab import lab_available
+from testbed.daemon.delivery_audit import audit_deliveries, cut_of, delivery_id
+from testbed.daemon.records import IncidentRow, OutboxRow
+from testbed.lab import lab_available
+from testbed.servers import SERVERS_DIR
+from tests.environment import require
 from watchdog.channels.smtp import SmtpSettings, build_email, send_email
 from watchdog.errors import EX_NOPERM
 
@@ -122,7 +121,7 @@ def test_the_smtp_server_runs_as_a_script_logs_each_message_and_can_answer_late(
 ) -> None:
     # As the lab runs it in a namespace: by path, a JSON line per message, the answer held.
     log = tmp_path / "smtp.jsonl"
-    script = REPO / "tests" / "support" / "smtp_server.py"
+    script = SERVERS_DIR / "smtp_server.py"
     with subprocess.Popen(
         [sys.executable, str(script), "--listen", "127.0.0.1:0", "--log", str(log),
          "--data-delay", "0.5"], stdout=subprocess.PIPE, text=True, cwd="/",
@@ -358,9 +357,7 @@ def test_without_root_it_says_why_and_exits_non_zero(capsys: pytest.CaptureFixtu
 def test_a_quick_real_run_counts_no_duplicate_ticket_and_no_lost_message(
     tmp_path: Path,
 ) -> None:
-    reason = lab_available()
-    if reason:
-        pytest.skip(reason)
+    require(lab_available())
     out = tmp_path / "alerts.json"
 
     done = subprocess.run(

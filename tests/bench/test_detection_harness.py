@@ -22,7 +22,8 @@ from bench.detection import (
     summarize,
     write_results,
 )
-from tests.e2e.lab import Lab, lab_available
+from testbed.lab import Lab, lab_available
+from tests.environment import require
 from watchdog.config.loader import load_config
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -146,9 +147,7 @@ def test_at_least_one_cut_is_required() -> None:
 def test_one_quick_real_cut_is_measured_and_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    reason = lab_available()
-    if reason:
-        pytest.skip(reason)
+    require(lab_available())
     out = tmp_path / "detection.json"
 
     assert main(["--cuts", "1", "--quick", "--seed", "1", "--out", str(out)]) == 0

@@ -24,7 +24,7 @@ from bench.resources import (
     usage_of,
 )
 from bench.targets import CycleRun, SizeResult, target_address
-from tests.e2e.daemon_helpers import Interval
+from testbed.daemon.records import Interval
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

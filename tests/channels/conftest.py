@@ -7,16 +7,15 @@ import socket
 import ssl
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trustme
 
-from tests.support.http_receiver import HttpReceiver
-from tests.support.smtp_server import CERT_NAMES, HOST, smtp_servers
-
-__all__ = ["smtp_servers"]  # a fixture, shared from the support module
+from testbed.servers.http_receiver import HttpReceiver
+from testbed.servers.smtp_server import CERT_NAMES, HOST, SmtpServer
 
 # Every test that expects a timeout uses this one, and expects the error within TIMEOUT + SLACK.
 TIMEOUT = 0.3
@@ -37,6 +36,22 @@ def printed(error: BaseException) -> str:
             behind = current.__context__
         current = behind
     return "".join(parts)
+
+
+@pytest.fixture
+def smtp_servers() -> Iterator[Callable[..., SmtpServer]]:
+    """Start servers as a test needs them, ``smtp_servers(tls="starttls", auth=True)``;
+    all stop when it ends."""
+    started: list[SmtpServer] = []
+
+    def start(**options: Any) -> SmtpServer:
+        server = SmtpServer(**options).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import pytest
 import trustme
 
-from tests.support.smtp_server import HOST, SmtpServer, TlsMode
+from testbed.servers.smtp_server import HOST, SmtpServer, TlsMode
 from watchdog.channels import (
     EMAIL_POLICY,
     DeliveryError,

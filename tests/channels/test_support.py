@@ -9,13 +9,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.support.http_receiver import HttpReceiver
-from tests.support.smtp_server import SmtpServer
+from testbed.servers import SERVERS_DIR
+from testbed.servers.http_receiver import HttpReceiver
+from testbed.servers.smtp_server import SmtpServer
 from watchdog.channels import SmtpSettings, WebhookSettings, build_email, post_json, send_email
 
 from .conftest import HOST, LONG_TIMEOUT
 
-RECEIVER_SCRIPT = Path(__file__).parents[1] / "support" / "http_receiver.py"
+RECEIVER_SCRIPT = SERVERS_DIR / "http_receiver.py"
 NOW = datetime(2026, 3, 14, 9, 26, 53, tzinfo=UTC)
 
 

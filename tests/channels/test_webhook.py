@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.http_receiver import HttpReceiver, Reply
+from testbed.servers.http_receiver import HttpReceiver, Reply
 from watchdog import __version__
 from watchdog.channels import (
     DeliveryError,

@@ -21,6 +21,8 @@ import structlog
 import time_machine
 import trustme
 
+from testbed.servers.http_receiver import HttpReceiver
+from testbed.servers.smtp_server import HOST, SmtpServer
 from tests.delivery.conftest import (
     HOUR,
     ISP_MAILBOX,
@@ -36,8 +38,6 @@ from tests.delivery.conftest import (
     write_config,
 )
 from tests.store.store_helpers import at
-from tests.support.http_receiver import HttpReceiver
-from tests.support.smtp_server import HOST, SmtpServer
 from watchdog.cli import main
 from watchdog.config.zone import site_zone
 from watchdog.delivery.senders import build_senders

@@ -29,6 +29,7 @@ def wait_for(predicate: object, timeout: float = 15.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+@pytest.mark.usefixtures("raw_sockets")
 def test_a_cycle_is_recorded_and_the_link_comes_up(loopback_config: Path) -> None:
     config = load_config(loopback_config)
     with Store.open(config.storage.database) as store:
@@ -46,6 +47,7 @@ def test_a_cycle_is_recorded_and_the_link_comes_up(loopback_config: Path) -> Non
     assert status.heartbeat is not None and status.heartbeat.clean_shutdown
 
 
+@pytest.mark.usefixtures("raw_sockets")
 def test_the_gateway_is_read_from_the_default_route_when_not_set(loopback_config: Path) -> None:
     text = loopback_config.read_text().replace('address = "127.0.0.1"', 'address = ""')
     loopback_config.write_text(text)
@@ -69,6 +71,7 @@ def start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.usefixtures("host_ping_mode")
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_finishes_the_cycle_closes_the_interval_and_exits_zero(
     loopback_config: Path, tmp_path: Path, stop_signal: signal.Signals
@@ -130,6 +133,7 @@ def test_an_unwritable_database_location_is_one_sentence(
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.usefixtures("host_ping_mode")
 def test_a_second_daemon_on_the_same_database_refuses_to_start(
     loopback_config: Path, tmp_path: Path
 ) -> None:

@@ -89,6 +89,7 @@ def start(config: Path, log: Path, **env: str) -> subprocess.Popen[bytes]:
     )
 
 
+@pytest.mark.usefixtures("host_ping_mode")
 def test_the_service_says_ready_pings_the_watchdog_and_says_stopping(
     loopback_config: Path, tmp_path: Path, notify_socket: NotifySocket
 ) -> None:
@@ -126,6 +127,7 @@ def _wait_event(log: Path, name: str, timeout: float = 20.0) -> dict[str, object
     raise AssertionError(f"no {name} event in {log.read_text()}")
 
 
+@pytest.mark.usefixtures("host_ping_mode")
 def test_sighup_reloads_a_valid_config_and_keeps_the_old_one_otherwise(
     loopback_config: Path, tmp_path: Path
 ) -> None:
@@ -194,6 +196,7 @@ class JumpingClock:
     ("jump", "expect_unknown"),
     [(3600.0, True), (-3600.0, False), (-5.0, False), (0.5, False)],
 )
+@pytest.mark.usefixtures("raw_sockets")
 def test_clock_steps_never_make_negative_or_overlapping_intervals(
     loopback_config: Path, jump: float, expect_unknown: bool
 ) -> None:

@@ -39,9 +39,9 @@ from typing import Any, Protocol
 import pytest
 import trustme
 
+from testbed.servers.http_receiver import HttpReceiver, ReceivedRequest, Reply
+from testbed.servers.smtp_server import HOST, ReceivedMessage, SmtpServer
 from tests.store.store_helpers import T0, at, cycle
-from tests.support.http_receiver import HttpReceiver, ReceivedRequest, Reply
-from tests.support.smtp_server import HOST, ReceivedMessage, SmtpServer
 from watchdog.config import Config, parse_config
 from watchdog.config.schema import DEFAULT_LINK
 from watchdog.config.zone import site_zone

@@ -21,6 +21,7 @@ from email.message import EmailMessage
 import pytest
 import trustme
 
+from testbed.servers.smtp_server import SmtpServer
 from tests.delivery.conftest import (
     DAY,
     HELPDESK_ID,
@@ -41,7 +42,6 @@ from tests.delivery.conftest import (
     verify_signature,
 )
 from tests.store.store_helpers import T0, at
-from tests.support.smtp_server import SmtpServer
 from watchdog.delivery import outbox
 from watchdog.delivery.senders import Outgoing
 from watchdog.store.timetext import to_text

@@ -1,4 +1,4 @@
-"""Fixtures of the end-to-end tests: a fresh network lab per test (see ``lab.py``)."""
+"""Fixtures of the end-to-end tests: a fresh network lab per test (see ``testbed/lab``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.lab import Lab, lab_available
+from testbed.lab import Lab, lab_available
+from tests.environment import require
 
 E2E_DIR = Path(__file__).parent
 
@@ -21,9 +22,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture
 def lab() -> Iterator[Lab]:
-    """A running lab, torn down after the test whatever happens (skips without root)."""
-    reason = lab_available()
-    if reason:
-        pytest.skip(reason)
+    """A running lab, torn down after the test whatever happens (skips without root, fails
+    then under .ci/run: see ``tests/environment.py``)."""
+    require(lab_available())
     with Lab() as running:
         yield running

@@ -1,7 +1,7 @@
 """Alerts through a WAN cut, end to end: the LAN channel delivers during the outage, the mail
 waits in the outbox and leaves once, marked late, when the link is back.
 
-The lab (tests/e2e/lab.py) gets the ISP's helpdesk and management's mail servers on its
+The lab (testbed/lab) gets the ISP's helpdesk and management's mail servers on its
 "internet" (203.0.113.25 and .26, port 25, unreachable once the WAN is cut) and a webhook
 receiver on the router's LAN address (192.0.2.1:8080, reachable during the cut); the real daemon
 runs in the office with the lab's quick schedule and ``incidents.open_after = 5 s``. Every
@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.daemon_helpers import (
+from testbed.daemon.alert_servers import (
     HOOK_CHANNEL,
     ISP_CHANNEL,
     ISP_MAILBOX,
@@ -32,16 +32,13 @@ from tests.e2e.daemon_helpers import (
     MANAGEMENT_MAILBOX,
     AlertServers,
     HookRecord,
-    LabDaemon,
     MailRecord,
     alert_overrides,
-    describe_outbox,
     message_id_of,
-    read_incidents,
-    read_outbox_rows,
-    run_cli,
 )
-from tests.e2e.lab import Lab
+from testbed.daemon.driver import LabDaemon, run_cli
+from testbed.daemon.records import describe_outbox, read_incidents, read_outbox_rows
+from testbed.lab import Lab
 from watchdog.delivery.render import LATE_AFTER
 
 # The cut → outage_started budget at the lab's schedule: ~2 s to confirm, ≤ 1 s to deliver.

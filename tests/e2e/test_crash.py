@@ -21,21 +21,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.daemon_helpers import (
-    HOOK_CHANNEL,
-    ISP_CHANNEL,
-    AlertServers,
-    LabDaemon,
-    OutboxRow,
-    alert_overrides,
-    audit_deliveries,
-    delivery_id,
-    describe_outbox,
-    read_incidents,
-    read_outbox_rows,
-    received_ids,
-)
-from tests.e2e.lab import Lab
+from testbed.daemon.alert_servers import HOOK_CHANNEL, ISP_CHANNEL, AlertServers, alert_overrides
+from testbed.daemon.delivery_audit import audit_deliveries, delivery_id, received_ids
+from testbed.daemon.driver import LabDaemon
+from testbed.daemon.records import OutboxRow, describe_outbox, read_incidents, read_outbox_rows
+from testbed.lab import Lab
 
 OPEN_AFTER = "5s"
 DEADLINE = 30.0

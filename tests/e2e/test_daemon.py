@@ -19,8 +19,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.daemon_helpers import LabDaemon, find_outage, ping_loss_percent, run_cli, utcnow
-from tests.e2e.lab import PING_TARGETS, Lab
+from testbed.daemon.driver import LabDaemon, run_cli
+from testbed.daemon.records import find_outage, ping_loss_percent
+from testbed.daemon.waiting import utcnow
+from testbed.lab import Lab
+from testbed.lab.topology import PING_TARGETS
 from watchdog.store.invariants import timeline_problems
 from watchdog.store.reader import CAUSE_STOPPED, OutageRow, read_blips
 from watchdog.store.timeline import CAUSE_AFTER_CRASH, CAUSE_AFTER_SHUTDOWN

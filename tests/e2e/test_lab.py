@@ -14,18 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.lab import (
-    DNS_ANSWER,
-    DNS_SERVERS,
-    GATEWAY_ADDRESS,
-    HTTP_SERVER,
-    PING_TARGETS,
-    Echo,
-    Lab,
-    PingReport,
-    lab_available,
-    list_namespaces,
-)
+from testbed.lab import Lab, lab_available
+from testbed.lab.namespaces import list_namespaces
+from testbed.lab.ping import Echo, PingReport
+from testbed.lab.topology import DNS_ANSWER, DNS_SERVERS, GATEWAY_ADDRESS, HTTP_SERVER, PING_TARGETS
+from tests.environment import require
 
 EVERYONE = (*PING_TARGETS, GATEWAY_ADDRESS)
 NOBODY = 65534
@@ -66,10 +59,8 @@ def received(report: PingReport) -> dict[str, int]:
         echo.address for echo in report.echoes)}
 
 
-def skip_without_lab() -> None:
-    reason = lab_available()
-    if reason:
-        pytest.skip(reason)
+def require_lab() -> None:
+    require(lab_available())
 
 
 def test_office_reaches_every_target_and_the_gateway(lab: Lab) -> None:
@@ -216,7 +207,7 @@ def test_wan_cut_and_restore_take_effect_at_once(
 
 
 def test_close_deletes_the_namespaces_and_stops_the_processes() -> None:
-    skip_without_lab()
+    require_lab()
     with Lab() as other:
         names = set(other.names.values())
         assert names <= set(list_namespaces())
@@ -232,7 +223,7 @@ def test_close_deletes_the_namespaces_and_stops_the_processes() -> None:
 
 
 def test_start_sweeps_namespaces_left_by_dead_runs_only() -> None:
-    skip_without_lab()
+    require_lab()
     finished = subprocess.Popen(["true"])
     finished.wait()
     stale = f"wd-{finished.pid}-0-office"

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.support.dns_server import DnsServer
-from tests.support.http_server import HttpServer
-from watchdog.errors import SetupError
-from watchdog.probes.ping import detect_ping_mode
+from testbed.servers.dns_server import DnsServer
+from testbed.servers.http_server import HttpServer
+from tests.environment import unavailable
 
 from .netns import SKIP_REASON, IsolatedNetwork, NamespaceUnavailable
 
@@ -84,7 +83,7 @@ def _isolated(ping_group_range: str | None) -> Iterator[IsolatedNetwork]:
     try:
         network = IsolatedNetwork(ping_group_range).__enter__()
     except NamespaceUnavailable as why:
-        pytest.skip(f"{SKIP_REASON} ({why})")
+        unavailable(f"{SKIP_REASON} ({why})")
     try:
         yield network
     finally:
@@ -93,7 +92,7 @@ def _isolated(ping_group_range: str | None) -> Iterator[IsolatedNetwork]:
 
 @pytest.fixture
 def isolated_network() -> Iterator[IsolatedNetwork]:
-    """A private network namespace where unprivileged ping is allowed (skips unless root)."""
+    """A private network namespace where unprivileged ping is allowed (needs root)."""
     yield from _isolated("0 2147483647")
 
 
@@ -101,12 +100,3 @@ def isolated_network() -> Iterator[IsolatedNetwork]:
 def strict_network() -> Iterator[IsolatedNetwork]:
     """A private network namespace with the kernel's default: nobody may use ping sockets."""
     yield from _isolated(None)
-
-
-@pytest.fixture(scope="session")
-def host_ping_mode() -> bool:
-    """The ping mode this test process may use in the host's namespace (skips if none)."""
-    try:
-        return detect_ping_mode()
-    except SetupError as why:
-        pytest.skip(f"this process may not ping: {why}")

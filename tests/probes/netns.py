@@ -31,12 +31,14 @@ WIDE_PING_GROUP_RANGE = "0 2147483647"
 CALL_TIMEOUT = 60.0
 
 # With add_router(): our side of the link, the router, an address on the link nobody has
-# (ARP gets no answer: pings time out), and a network the router reports as unreachable.
+# (ARP gets no answer: pings time out), a network the router reports as unreachable, and one
+# whose packets it drops without a word (as many silent hosts as a test wants).
 LINK_ADDRESS = "10.77.0.1"
 ROUTER_ADDRESS = "10.77.0.2"
 SILENT_ADDRESS = "10.77.0.9"
 UNREACHABLE_NETWORK = "10.99.0.0/16"
 UNREACHABLE_ADDRESS = "10.99.0.5"
+SILENT_NETWORK = "10.88.0.0/16"
 
 T = TypeVar("T")
 _names = itertools.count()
@@ -101,8 +103,9 @@ class IsolatedNetwork:
 
         Our side gets LINK_ADDRESS and a default route via ROUTER_ADDRESS. The router answers
         pings, rejects UNREACHABLE_ADDRESS's network with ICMP "host unreachable" (without
-        rate limit), and nobody answers SILENT_ADDRESS. The router has no other link: nothing
-        it receives can leave the machine.
+        rate limit), drops SILENT_NETWORK's packets silently, and nobody answers
+        SILENT_ADDRESS. The router has no other link: nothing it receives can leave the
+        machine.
         """
         name = f"wdtest-{os.getpid()}-{next(_names)}"
         self.sh(f"ip netns add {name}")
@@ -116,6 +119,7 @@ class IsolatedNetwork:
         )
         self.sh(f"ip netns exec {name} sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0")
         self.sh(f"ip -n {name} route add unreachable {UNREACHABLE_NETWORK}")
+        self.sh(f"ip -n {name} route add blackhole {SILENT_NETWORK}")
         return name
 
     def _serve(self) -> None:

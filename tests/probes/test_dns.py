@@ -7,12 +7,16 @@ import time
 
 import pytest
 
-from tests.support.dns_server import DnsServer
+from testbed.servers.dns_server import DnsServer
 from watchdog.config.schema import DnsCheck
 from watchdog.probes.dns import query
 from watchdog.probes.results import ProbeResult
 
 TIMEOUT = 0.3
+# For queries that must be answered: room for a busy machine, far more than HOLD.
+LONG_TIMEOUT = 3.0
+# How long the server holds each answer when a test counts the queries out at once.
+HOLD = 0.5
 
 
 def ask(server: DnsServer, record: str = "A", name: str = "example.com") -> ProbeResult:
@@ -64,6 +68,22 @@ def test_it_reports_a_timeout_when_the_server_stays_silent(dns_server: DnsServer
     assert (result.received, result.rtt_ms) == (0, None)
     assert TIMEOUT - 0.05 < elapsed < TIMEOUT + 0.6
     assert dns_server.queries == 1
+
+
+def test_queries_wait_for_their_answers_together_not_one_after_another() -> None:
+    """Five queries at once: the server holds each answer, and counts all five waiting at the
+    same time (one after another it would count one); every answer then arrives."""
+    async def five_at_once(server: DnsServer) -> list[ProbeResult]:
+        check = DnsCheck(name="resolver", server=server.host, port=server.port)
+        return list(await asyncio.gather(
+            *(query(check, timeout=LONG_TIMEOUT) for _ in range(5))))
+
+    with DnsServer(host="127.0.0.53", hold=HOLD) as server:
+        results = asyncio.run(five_at_once(server))
+
+    assert [result.ok for result in results] == [True] * 5
+    assert server.queries == 5
+    assert server.max_in_flight == 5
 
 
 def test_it_follows_the_server_when_its_mode_changes(dns_server: DnsServer) -> None:

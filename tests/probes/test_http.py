@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.http_server import HttpServer
+from testbed.servers.http_server import HttpServer
 from watchdog.config.schema import HttpCheck
 from watchdog.probes.http import fetch
 from watchdog.probes.results import ProbeResult

@@ -14,6 +14,7 @@ from datetime import UTC
 
 import pytest
 
+from tests.environment import require, unavailable
 from watchdog.errors import SetupError
 from watchdog.probes.ping import detect_ping_mode, ping
 from watchdog.probes.results import ProbeResult
@@ -108,8 +109,7 @@ def test_it_reaches_a_gateway_in_another_namespace(isolated_network: IsolatedNet
 def test_it_counts_a_probe_with_one_reply_of_two_as_answered(
     isolated_network: IsolatedNetwork,
 ) -> None:
-    if shutil.which("nft") is None:
-        pytest.skip("needs nft (nftables) to drop every other reply")
+    require(None if shutil.which("nft") else "needs nft (nftables) to drop every other reply")
     isolated_network.sh(
         "nft add table inet loss && nft add chain inet loss input "
         "'{ type filter hook input priority 0; }' && "
@@ -125,8 +125,7 @@ def test_it_counts_a_probe_with_one_reply_of_two_as_answered(
 def test_it_names_a_local_firewall_that_blocks_the_request(
     isolated_network: IsolatedNetwork,
 ) -> None:
-    if shutil.which("nft") is None:
-        pytest.skip("needs nft (nftables) to block the request")
+    require(None if shutil.which("nft") else "needs nft (nftables) to block the request")
     isolated_network.sh(
         "nft add table inet block && nft add chain inet block output "
         "'{ type filter hook output priority 0; }' && "
@@ -140,8 +139,7 @@ def test_it_names_a_local_firewall_that_blocks_the_request(
 
 def test_it_reports_unreachable_at_once_in_a_namespace_without_routes() -> None:
     """A fresh namespace has only loopback: the kernel refuses to send, nothing leaves."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        pytest.skip(SKIP_REASON)
+    require(SKIP_REASON if os.geteuid() != 0 or shutil.which("unshare") is None else None)
     program = textwrap.dedent("""
         import asyncio, json, time
         from watchdog.probes.ping import ping
@@ -163,7 +161,7 @@ def test_it_reports_unreachable_at_once_in_a_namespace_without_routes() -> None:
         capture_output=True, text=True, timeout=30, check=False,
     )
     if done.returncode and "Operation not permitted" in done.stderr:
-        pytest.skip(f"{SKIP_REASON} ({done.stderr.strip()})")
+        unavailable(f"{SKIP_REASON} ({done.stderr.strip()})")
     assert done.returncode == 0, done.stderr
 
     for ok, error, sent, received, elapsed in json.loads(done.stdout).values():
@@ -192,8 +190,8 @@ def test_it_falls_back_to_raw_sockets_when_only_capabilities_allow_ping(
 
 def test_it_explains_both_fixes_when_ping_is_not_permitted_at_all() -> None:
     """No ping group and no CAP_NET_RAW: a setup error naming both fixes, not an outage."""
-    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("setpriv")):
-        pytest.skip(SKIP_REASON)
+    require(SKIP_REASON if os.geteuid() != 0 or not (shutil.which("unshare")
+                                                      and shutil.which("setpriv")) else None)
     program = textwrap.dedent("""
         from watchdog.errors import SetupError
         from watchdog.probes.ping import detect_ping_mode
@@ -212,7 +210,7 @@ def test_it_explains_both_fixes_when_ping_is_not_permitted_at_all() -> None:
         capture_output=True, text=True, timeout=30, check=False,
     )
     if done.returncode and "Operation not permitted" in done.stderr:
-        pytest.skip(f"{SKIP_REASON} ({done.stderr.strip()})")
+        unavailable(f"{SKIP_REASON} ({done.stderr.strip()})")
     assert done.returncode == 0, done.stderr
     exit_code, message = done.stdout.strip().split("|", 1)
 

@@ -10,18 +10,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from testbed.servers import SERVERS_DIR
 from watchdog.config.schema import DnsCheck, HttpCheck
 from watchdog.probes.dns import query
 from watchdog.probes.http import fetch
 
-SUPPORT = Path(__file__).resolve().parents[1] / "support"
-
 
 @contextmanager
 def script(name: str, *arguments: str) -> Iterator[tuple[str, int]]:
-    """Run a support script with ``-I`` (isolated: it may import nothing from the tests)."""
+    """Run a server script with ``-I`` (isolated: it may import nothing from the project)."""
     process = subprocess.Popen(
-        [sys.executable, "-I", str(SUPPORT / name), *arguments],
+        [sys.executable, "-I", str(SERVERS_DIR / name), *arguments],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:

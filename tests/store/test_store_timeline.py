@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from store_helpers import T0, at, cycle, intervals, outages, rows, text, transition
+from store_helpers import INTERVAL, T0, at, cycle, intervals, outages, rows, text, transition
 
 from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
 from watchdog.link.states import Blip, Transition
-from watchdog.store.writer import Store
+from watchdog.store.writer import CycleRecord, Store
 
 
 def test_first_start_opens_an_unknown_interval_until_the_first_transition(
@@ -175,3 +175,34 @@ def test_samples_are_compact_integer_rows(store: Store, db_path: Path) -> None:
         (ms + 2000, "google", None, 2, 0, 0, "timeout"),
     ]
     assert rows(db_path, "SELECT count(*) FROM probe_error") == [(1,)]
+
+
+def test_a_batch_of_cycles_stores_what_recording_them_one_by_one_stores(tmp_path: Path) -> None:
+    batch = [
+        CycleRecord(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK),
+        CycleRecord(cycle(at(4), ok=False), [transition("down", at(4), "isp")], [], at(5),
+                    link=DEFAULT_LINK),
+        CycleRecord(cycle(at(6)), [transition("up", at(6))], [], at(7), link=DEFAULT_LINK),
+    ]
+    one_by_one, at_once = tmp_path / "one.db", tmp_path / "batch.db"
+    with Store.open(one_by_one) as store:
+        store.resume(T0, INTERVAL, link=DEFAULT_LINK)
+        for record in batch:
+            store.record_cycle(record.cycle, record.transitions, record.blips, record.now,
+                               link=record.link)
+    with Store.open(at_once) as store:
+        store.resume(T0, INTERVAL, link=DEFAULT_LINK)
+        store.record_cycles([])  # nothing to write
+        store.record_cycles(batch)
+
+    for query in ("SELECT state, started_at, ended_at FROM state_interval ORDER BY id",
+                  "SELECT kind, started_at, ended_at FROM outage ORDER BY id",
+                  "SELECT target_id, at_ms, ok FROM sample ORDER BY at_ms, target_id",
+                  "SELECT last_cycle_at FROM link"):
+        assert rows(at_once, query) == rows(one_by_one, query), query
+    assert rows(at_once, "SELECT last_cycle_at FROM link") == [(text(at(7)),)]
+
+
+def test_a_batch_before_resume_is_refused(db_path: Path) -> None:
+    with Store.open(db_path) as store, pytest.raises(RuntimeError, match="resume"):
+        store.record_cycles([CycleRecord(cycle(at(2)), [], [], at(3), link=DEFAULT_LINK)])

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import require, unavailable
+
 REPO = Path(__file__).resolve().parents[2]
 SERVICE = "connectivity-watchdog"
 PREFIX = Path("/opt/connectivity-watchdog")
@@ -101,7 +103,11 @@ def _skip_reason() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_skip_reason() is not None, reason=str(_skip_reason()))
+@pytest.fixture(scope="module", autouse=True)
+def _this_machine_can_install() -> None:
+    """Before the module's other fixtures (make install, accounts): skip, or fail under
+    .ci/run, when root, a tool or the distribution's Python with venv is missing."""
+    require(_skip_reason())
 
 
 def run(*args: str | Path, check: bool = True, env: dict[str, str] | None = None,
@@ -261,7 +267,8 @@ def test_the_config_is_group_readable_and_names_the_service_database(
 def test_the_staged_ownership_is_declared_for_the_target(tmp_path: Path) -> None:
     """What a host without the group gets: sysusers.d and tmpfiles.d, applied on the target."""
     if not (shutil.which("systemd-sysusers") and shutil.which("systemd-tmpfiles")):
-        pytest.skip("systemd-sysusers or systemd-tmpfiles is not installed")
+        unavailable("systemd-sysusers or systemd-tmpfiles is not installed "
+                    "(apt-get install systemd)")
     target = tmp_path / "target"
     for directory in ("etc/connectivity-watchdog", "usr/lib/sysusers.d", "usr/lib/tmpfiles.d"):
         (target / directory).mkdir(parents=True)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.environment import unavailable
 
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "connectivity-watchdog.service"
@@ -27,14 +27,12 @@ MAX_EXPOSURE = 2.0
 EXPOSURE = re.compile(r"Overall exposure level for \S+: (\d+(?:\.\d+)?)")
 
 ANALYZE = shutil.which("systemd-analyze")
-pytestmark = pytest.mark.skipif(
-    ANALYZE is None,
-    reason="systemd-analyze is not installed (apt-get install systemd): the unit is not checked",
-)
 
 
 def analyze(*args: str) -> subprocess.CompletedProcess[str]:
-    assert ANALYZE is not None
+    if ANALYZE is None:
+        unavailable("systemd-analyze is not installed (apt-get install systemd): the unit is "
+                    "not checked")
     return subprocess.run([ANALYZE, *args], capture_output=True, text=True, timeout=60,
                           check=False)
 

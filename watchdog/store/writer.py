@@ -167,11 +167,12 @@ class Store:
         self.record_cycles([CycleRecord(cycle, transitions, blips, now, link)])
 
     def record_cycles(self, records: Sequence[CycleRecord]) -> None:
-        """``record_cycle`` for many cycles in ONE transaction (bulk writes: the benchmark's
-        history generator).
+        """``record_cycle`` for many cycles (``records``, oldest first) in ONE transaction.
 
         The stored result is the same as recording them one by one, except that a crash can
-        lose the whole batch. Raises as ``record_cycle``.
+        lose the whole batch; each link's heartbeat is set to its latest ``now``. For bulk
+        writers such as the benchmarks' history generator; the daemon records cycle by cycle.
+        Raises as ``record_cycle``; an empty batch writes nothing.
         """
         if not records:
             return

@@ -17,7 +17,7 @@ As a script (foreground, stops on SIGTERM or Ctrl-C; prints "listening on ADDRES
 ready), appending each request as a JSON line to FILE: a LAN webhook receiver for the
 end-to-end tests in network namespaces::
 
-    python tests/support/http_receiver.py --listen 10.0.0.80:8080 --log FILE [--cert F --key F]
+    python testbed/servers/http_receiver.py --listen 10.0.0.80:8080 --log FILE [--cert F --key F]
 
 A JSON line: {"at": ISO time, "method", "path", "headers": {name: value}, "body": text}
 (or "body_base64" when the body is not UTF-8). Needs only the standard library.
@@ -44,8 +44,12 @@ from typing import Any
 
 if __package__:
     from .http_server import HttpServer, _Server, parse_listen
-else:  # run as a script: its own folder is on sys.path, the tests package may not be
-    from http_server import HttpServer, _Server, parse_listen  # type: ignore[no-redef]
+else:  # run as a script: its own folder is on sys.path, the testbed package may not be
+    from http_server import (  # type: ignore[import-not-found,no-redef]
+        HttpServer,
+        _Server,
+        parse_listen,
+    )
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 

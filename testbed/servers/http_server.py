@@ -8,7 +8,7 @@ In-process::
 As a script (foreground, stops on SIGTERM or Ctrl-C; prints "listening on ADDRESS:PORT" once
 ready)::
 
-    python tests/support/http_server.py --listen 10.0.0.80:8080 [--cert FILE --key FILE]
+    python testbed/servers/http_server.py --listen 10.0.0.80:8080 [--cert FILE --key FILE]
 
 Needs only the standard library: it runs where the test package is not importable.
 

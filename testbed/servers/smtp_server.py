@@ -21,14 +21,11 @@ reply)`` refuses one RCPT. Accepted messages are recorded in ``messages`` (envel
 message, raw bytes, EHLO name, login, TLS) and answered "250 OK queued as <id>";
 ``wait_for(count)`` waits for mail sent by another process (the daemon).
 
-As a fixture: import ``smtp_servers`` into a conftest; ``smtp_servers(**options)`` starts a
-server for the test and stops it afterwards.
-
 As a script (foreground, stops on SIGTERM or Ctrl-C; prints "listening on ADDRESS:PORT" once
 ready), appending each accepted message as a JSON line to FILE: the ISP's or management's mail
 server "on the internet" of the end-to-end tests in network namespaces::
 
-    python tests/support/smtp_server.py --listen 203.0.113.25:25 --log FILE [--data-delay S]
+    python testbed/servers/smtp_server.py --listen 203.0.113.25:25 --log FILE [--data-delay S]
 
 A JSON line: {"at": ISO time, "message_id", "subject", "from", "to": [envelope recipients],
 "in_reply_to", "references", "date", "body": the text part}. ``--data-delay`` (``data_delay``
@@ -49,7 +46,6 @@ import ssl
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -59,7 +55,6 @@ from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Literal
 
-import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
@@ -73,22 +68,6 @@ PASSWORD = "s3cret-password-42"
 CERT_NAMES = (HOST, "localhost")
 # Seconds an idle client may keep a session (aiosmtpd's default is 300).
 SESSION_TIMEOUT = 30.0
-
-
-@pytest.fixture
-def smtp_servers() -> Iterator[Callable[..., SmtpServer]]:
-    """Start servers as a test needs them, ``smtp_servers(tls="starttls", auth=True)``;
-    all stop when it ends. Other conftests import this fixture by name."""
-    started: list[SmtpServer] = []
-
-    def start(**options: Any) -> SmtpServer:
-        server = SmtpServer(**options).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @dataclass(frozen=True)
@@ -118,9 +97,10 @@ class _Controller(Controller):
     """
 
     def _trigger_server(self) -> None:
-        assert self.server is not None
+        # aiosmtpd types it as an AbstractServer; asyncio's create_server makes it a Server.
+        assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
 class SmtpServer:

@@ -8,8 +8,8 @@ In-process::
 As a script (foreground, stops on SIGTERM or Ctrl-C; prints "listening on ADDRESS:PORT" once
 ready, so a caller can wait for that line)::
 
-    python tests/support/dns_server.py --listen 10.0.0.53:53 --mode answer
-    python tests/support/dns_server.py --listen 127.0.0.53:0 --mode-file /tmp/mode
+    python testbed/servers/dns_server.py --listen 10.0.0.53:53 --mode answer
+    python testbed/servers/dns_server.py --listen 127.0.0.53:0 --mode-file /tmp/mode
 
 With ``--mode-file`` the mode is read from that file before every answer (when it exists), so an
 end-to-end test can break and repair DNS while the server runs in another namespace.
@@ -29,15 +29,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import heapq
 import ipaddress
 import selectors
 import signal
 import socket
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Final
+from typing import Any, Final
 
 import dns.exception
 import dns.flags
@@ -60,7 +62,10 @@ GARBAGE: Final = b"\xff\xff\x81\x80\x00\x07\x00\x09\x00\x00\x00\x00not a dns mes
 class DnsServer:
     """A UDP DNS server on ``host``:``port`` (port 0: any free port, see ``.port``).
 
-    ``mode`` may be changed at any time; ``queries`` counts the queries received.
+    ``mode`` may be changed at any time; ``queries`` counts the queries received. ``hold``:
+    each answer is sent that many seconds after its query arrived, while the server goes on
+    reading others; ``in_flight`` counts the queries whose answer is held and ``max_in_flight``
+    the most at once, so a test can count how many queries a client had out together.
     Start with ``start()`` or ``with``; ``serve_forever()`` runs it in the calling thread.
     """
 
@@ -70,12 +75,16 @@ class DnsServer:
         port: int = 0,
         mode: str = "answer",
         mode_file: str | None = None,
+        hold: float = 0.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
         self.mode = mode
         self.mode_file = Path(mode_file) if mode_file else None
         self.queries = 0
+        self.hold = hold
+        self.in_flight = 0
+        self.max_in_flight = 0
         family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_DGRAM)
         self._socket.bind((host, port))
@@ -112,20 +121,40 @@ class DnsServer:
 
     def serve_forever(self) -> None:
         """Answer queries until ``stop()`` (or a signal handler raising) ends the loop."""
+        # Held answers: (when due, arrival order, reply, client), soonest first.
+        held: list[tuple[float, int, bytes, Any]] = []
         with selectors.DefaultSelector() as selector:
             selector.register(self._socket, selectors.EVENT_READ)
             while not self._stop.is_set():
-                if not selector.select(POLL_SECONDS):
-                    continue
-                try:
-                    wire, client = self._socket.recvfrom(65535)
-                except OSError:
-                    continue
-                self.queries += 1
-                reply = self.reply_to(wire)
-                if reply is not None:
-                    with contextlib.suppress(OSError):
-                        self._socket.sendto(reply, client)
+                wait = POLL_SECONDS if not held else max(
+                    0.0, min(POLL_SECONDS, held[0][0] - time.monotonic()))
+                if selector.select(wait):
+                    self._receive(held)
+                while held and held[0][0] <= time.monotonic():
+                    _, _, reply, client = heapq.heappop(held)
+                    self.in_flight -= 1
+                    self._send(reply, client)
+
+    def _receive(self, held: list[tuple[float, int, bytes, Any]]) -> None:
+        """Read one query and answer it, now or (``hold``) by queueing its answer in ``held``."""
+        try:
+            wire, client = self._socket.recvfrom(65535)
+        except OSError:
+            return
+        self.queries += 1
+        reply = self.reply_to(wire)
+        if reply is None:
+            return
+        if self.hold <= 0:
+            self._send(reply, client)
+            return
+        heapq.heappush(held, (time.monotonic() + self.hold, self.queries, reply, client))
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _send(self, reply: bytes, client: Any) -> None:
+        with contextlib.suppress(OSError):
+            self._socket.sendto(reply, client)
 
     def current_mode(self) -> str:
         """The mode in force: the mode file's content when there is one, else ``mode``."""

@@ -1,0 +1,122 @@
+"""Faults applied by the kernel of the router or internet namespace (``LabFaults``).
+
+Each returns the wall-clock instant (aware UTC, real clock, never time-machine'd) taken right
+*after* the kernel change completed: from that instant on every packet sees the fault. The
+instant taken right before it is kept in ``Lab.events`` too, so a benchmark can bracket the
+change (they are ~3 ms apart). ``packet_loss`` and ``kill_gateway`` need ``nft`` (nftables).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from testbed.lab.network import NFT_GATEWAY_TABLE, NFT_LOSS_TABLE, LabNetwork
+from testbed.lab.topology import (
+    INTERNET_NETWORK,
+    INTERNET_WAN_ADDRESS,
+    LAN_INTERFACE,
+    OFFICE_ADDRESS,
+    WAN_INTERFACE,
+    LossDirection,
+    check_internet_host,
+)
+
+
+class LabFaults(LabNetwork):
+    """The faults of the lab: a cut WAN, a dead gateway, a missing host, packet loss."""
+
+    def cut_wan(self) -> datetime:
+        """Take the router's WAN interface down (``ip link set wd-wan down`` in the router).
+
+        The kernel then drops the routes through it, including the one to 203.0.113.0/24: the
+        router answers office traffic to the internet with ICMP "network unreachable" (type 3
+        code 0, rate-limited; a raw socket sees it at once, an unprivileged ping socket ignores it
+        and its pings time out) while the gateway itself keeps answering on the LAN. Returns the
+        instant right after the change.
+        """
+        return self._apply("cut_wan", "", lambda: self._ip_batch("router", [
+            f"link set {WAN_INTERFACE} down",
+        ]))
+
+    def restore_wan(self) -> datetime:
+        """Bring the router's WAN interface up and put back the route to 203.0.113.0/24 (both in
+        one ``ip -batch``): routing works again as soon as it returns. Returns the instant right
+        after the change."""
+        return self._apply("restore_wan", "", lambda: self._ip_batch("router", [
+            f"link set {WAN_INTERFACE} up",
+            f"route replace {INTERNET_NETWORK} via {INTERNET_WAN_ADDRESS}",
+        ]))
+
+    def kill_gateway(self) -> datetime:
+        """Make the router deaf and mute on the LAN, as a hung router behind a live switch.
+
+        A ``drop`` rule in the nftables ``netdev`` chains on the router's LAN interface drops
+        every frame at ingress (ARP included) and at egress (where the kernel has that hook), so
+        192.0.2.1 stops answering and nothing passes through it, while the office keeps its link
+        (carrier up) and its default route. Returns the instant right after the change.
+        """
+        script = "".join(f"flush chain netdev {NFT_GATEWAY_TABLE} {chain}\n"
+                         f"add rule netdev {NFT_GATEWAY_TABLE} {chain} drop\n"
+                         for chain in self._gateway_chains)
+        return self._apply("kill_gateway", "", lambda: self._nft(script))
+
+    def revive_gateway(self) -> datetime:
+        """Bring the router back on the LAN as a freshly rebooted one: with an empty ARP cache.
+
+        Flushes the LAN drop rules, then the router's neighbour entries on the LAN (while it
+        was deaf they went to PROBE/FAILED, which would hold its replies up to the next ARP retry,
+        1 s later) and has the router ping the office once: its ARP request hands the office the
+        router's MAC at once, whatever state the office's own entry was in. Returns the instant
+        right after the office answered that ping, from which pings to and through the gateway
+        succeed.
+        """
+        def change() -> None:
+            self._nft(f"flush table netdev {NFT_GATEWAY_TABLE}\n")
+            self._ip_batch("router", [f"neigh flush dev {LAN_INTERFACE}"])
+            self._echo("router", OFFICE_ADDRESS)
+
+        return self._apply("revive_gateway", "", change)
+
+    def remove_target(self, address: str) -> datetime:
+        """Delete ``address`` from the internet namespace's loopback: that host is gone and its
+        packets are dropped there silently (no forwarding, no ICMP error). Other hosts are
+        untouched; a service bound to it stays running but unreachable. Returns the instant right
+        after the change; ``LabError`` if the address is not there."""
+        check_internet_host(address)
+        return self._apply("remove_target", address, lambda: self._ip_batch("internet", [
+            f"addr del {address}/32 dev lo",
+        ]))
+
+    def add_target(self, address: str) -> datetime:
+        """Add ``address`` (in 203.0.113.0/24) to the internet namespace's loopback: from then on
+        it answers pings (and reaches any service bound to it). Returns the instant right after
+        the change; ``LabError`` if it is already there."""
+        check_internet_host(address)
+        return self._apply("add_target", address, lambda: self._ip_batch("internet", [
+            f"addr add {address}/32 dev lo",
+        ]))
+
+    def packet_loss(self, percent: float, direction: LossDirection = "up") -> datetime:
+        """Drop ``percent`` % of the packets the router forwards, at random, per packet.
+
+        An nftables rule in the router's forward hook, ``numgen random mod 10000 < percent×100
+        drop``, on packets from the LAN (``direction="up"``, the default), from the WAN
+        (``"down"``) or both. Up or down alone, a ping (request + reply) fails with probability
+        exactly ``percent``/100, so the loss the daemon measures equals the number given here;
+        with ``"both"`` it fails with 1 - (1 - percent/100)², e.g. 51 % for 30. Pings to the
+        gateway itself are never dropped. Replaces any earlier loss rule; returns the instant
+        right after the change.
+        """
+        if not 0 <= percent <= 100:
+            raise ValueError("percent must be between 0 and 100")
+        match = {"up": f'iifname "{LAN_INTERFACE}" ', "down": f'iifname "{WAN_INTERFACE}" ',
+                 "both": ""}[direction]
+        script = (f"flush chain inet {NFT_LOSS_TABLE} forward\n"
+                  f"add rule inet {NFT_LOSS_TABLE} forward "
+                  f"{match}numgen random mod 10000 < {round(percent * 100)} drop\n")
+        return self._apply("packet_loss", f"{percent}% {direction}", lambda: self._nft(script))
+
+    def clear_packet_loss(self) -> datetime:
+        """Flush the loss rule from the router's forward chain. Returns the instant right after."""
+        return self._apply("clear_packet_loss", "", lambda: self._nft(
+            f"flush chain inet {NFT_LOSS_TABLE} forward\n"))

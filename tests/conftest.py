@@ -1,0 +1,44 @@
+"""Rules and fixtures for the whole suite: under ``.ci/run`` no test skips (see
+``tests/environment.py``); what a test needs to ping from the host's own namespace."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+
+from tests.environment import REQUIRE_ALL, raw_sockets_problem, require, requiring_all, unavailable
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Under ``WATCHDOG_TESTS_REQUIRE_ALL`` a skip that did not go through ``require`` (a
+    ``pytest.skip`` or ``skipif`` added later, a test skipped for want of another's result)
+    fails too, with its reason: a CI run cannot pass by skipping."""
+    report = yield
+    if report.skipped and requiring_all() and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.outcome = "failed"
+        report.longrepr = f"skipped ({reason}), but {REQUIRE_ALL} is set: no test may skip"
+    return report
+
+
+@pytest.fixture(scope="session")
+def host_ping_mode() -> bool:
+    """The ping mode this test process may use in the host's namespace: True for raw sockets,
+    False for datagram ones (``detect_ping_mode``); a test that pings needs one of them."""
+    from watchdog.errors import SetupError
+    from watchdog.probes.ping import detect_ping_mode
+
+    try:
+        return detect_ping_mode()
+    except SetupError as why:
+        unavailable(f"this process may not ping: {why}")
+
+
+@pytest.fixture
+def raw_sockets() -> None:
+    """For tests that ping with raw ICMP sockets (``privileged=True``): root or CAP_NET_RAW."""
+    require(raw_sockets_problem())

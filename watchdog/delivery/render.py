@@ -34,6 +34,7 @@ import jinja2
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from watchdog.channels.errors import DeliveryError
 from watchdog.config.durations import humanize
 
 LANGUAGES: Final = ("en", "fr")
@@ -105,12 +106,16 @@ _SHAPE: Final[dict[str, Any]] = {
 _NULLABLE: Final = frozenset({"incident", "step", "evidence", "gateway", "gap"})
 
 
-class RenderError(Exception):
+class RenderError(DeliveryError):
     """A template is missing or broken, or rendered invalid JSON.
 
-    Permanent for the message: sending it again renders the same thing. ``str(error)`` names
-    the template and the problem.
+    Permanent for the message: sending it again renders the same thing, so it is a
+    ``DeliveryError`` with ``permanent`` set, and the outbox fails the message with this error
+    instead of retrying it. ``str(error)`` names the template and the problem.
     """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, permanent=True)
 
 
 @dataclass(frozen=True)

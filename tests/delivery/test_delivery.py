@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 import trustme
@@ -332,6 +333,34 @@ def test_a_permanent_refusal_fails_the_message_on_the_timeline_and_the_next_one_
     assert [event_of(wired, message) for message in wired.mailbox(MANAGER)] == [
         "ticket_opened"]
     assert wired.rows("event = 'outage_started' AND channel = 'management'")[0].attempts == 1
+
+
+def test_a_template_that_does_not_render_fails_its_messages_and_the_next_ones_go(
+    rig: RigFactory, tmp_path: Path
+) -> None:
+    # The site's own template for one event, misspelt: rendering it again cannot succeed.
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "outage_started.txt.j2").write_text(
+        '{% extends "_base.txt.j2" %}{% block subject %}{{ sitee.name }}{% endblock %}\n')
+    wired = rig()
+    wired.up(0)
+    wired.down(60)
+    assert wired.deliver() == 0
+    failed = wired.rows("event = 'outage_started'")
+    assert [(row.channel, row.status, row.attempts) for row in failed] == [
+        ("management", "failed", 1), ("lan-hook", "failed", 1)]
+    assert {row.last_error for row in failed} == {
+        "template 'outage_started.txt.j2' failed: 'sitee' is undefined"}
+    assert sorted(channel for kind, _, channel in timeline(wired.database)
+                  if kind == "failed") == ["lan-hook", "management"]
+
+    wired.tick(180)  # the ticket opens: its messages use templates that work
+    keep_delivering(wired)  # half an hour of passes: the failed ones are never retried
+    assert [event_of(wired, message) for message in wired.mailbox(MANAGER)] == [
+        "ticket_opened"]
+    assert wired.requests("/hook") != []
+    assert [row.attempts for row in wired.rows("event = 'outage_started'")] == [1, 1]
 
 
 def test_a_hanging_mail_server_does_not_hold_back_the_webhook(

@@ -1,45 +1,57 @@
-"""The transport layer of delivery: how one already-rendered message reaches a server.
+"""Where messages go: the providers of channels and ticket backends, and their transports.
 
-The outbox (queueing, retries, idempotency bookkeeping, rendering) calls these functions and
-nothing else of the network. Each either returns what the receiver answered, for the ticket's
-timeline, or raises ``DeliveryError``: ``permanent`` says whether retrying can help,
-``str(error)`` is one sentence for the outbox's last_error, ``retry_after`` is the receiver's
-requested wait when it gave one.
+Providers, one module each, registered once in ``registry``, behind the contract in
+``provider`` (config class, sender, error classification):
+
+- ``email_ticket`` (``[[tickets.email]]``), ``rest_ticket`` (``[[tickets.rest]]``),
+  ``email_notify`` (``[[notify.email]]``), ``webhook_notify`` (``[[notify.webhook]]``);
+- ``mail``: what the two email providers share (the ``[[smtp]]`` relay, threading).
+
+Transports: how one already-rendered message reaches a server. Each either returns what the
+receiver answered, for the ticket's timeline, or raises ``DeliveryError``: ``permanent`` says
+whether retrying can help, ``str(error)`` is one sentence for the outbox's last_error,
+``retry_after`` is the receiver's requested wait when it gave one.
 
 - ``smtp``: ``build_email``, ``make_message_id``, ``send_email(SmtpSettings, message)``.
 - ``webhook``: ``post_json(WebhookSettings, body, idempotency_key=, now=)``, ``extract``.
+
+The transports' names below are loaded on first use: the registry is read with the config by
+every command, and ``watchdog status`` must not pay for smtplib, ssl or requests.
 """
 
 from __future__ import annotations
 
-from watchdog.channels.errors import DeliveryError
-from watchdog.channels.smtp import (
-    EMAIL_POLICY,
-    SmtpSettings,
-    build_email,
-    make_message_id,
-    send_email,
-)
-from watchdog.channels.webhook import (
-    MissingPath,
-    WebhookResponse,
-    WebhookSettings,
-    extract,
-    post_json,
-    sign,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "EMAIL_POLICY",
-    "DeliveryError",
-    "MissingPath",
-    "SmtpSettings",
-    "WebhookResponse",
-    "WebhookSettings",
-    "build_email",
-    "extract",
-    "make_message_id",
-    "post_json",
-    "send_email",
-    "sign",
-]
+if TYPE_CHECKING:
+    from watchdog.channels.errors import DeliveryError as DeliveryError
+    from watchdog.channels.smtp import EMAIL_POLICY as EMAIL_POLICY
+    from watchdog.channels.smtp import SmtpSettings as SmtpSettings
+    from watchdog.channels.smtp import build_email as build_email
+    from watchdog.channels.smtp import make_message_id as make_message_id
+    from watchdog.channels.smtp import send_email as send_email
+    from watchdog.channels.webhook import MissingPath as MissingPath
+    from watchdog.channels.webhook import WebhookResponse as WebhookResponse
+    from watchdog.channels.webhook import WebhookSettings as WebhookSettings
+    from watchdog.channels.webhook import extract as extract
+    from watchdog.channels.webhook import post_json as post_json
+    from watchdog.channels.webhook import sign as sign
+
+# Each exported name, and the module of this package that defines it.
+_EXPORTS = {
+    "DeliveryError": "errors",
+    **dict.fromkeys(
+        ("EMAIL_POLICY", "SmtpSettings", "build_email", "make_message_id", "send_email"), "smtp"),
+    **dict.fromkeys(
+        ("MissingPath", "WebhookResponse", "WebhookSettings", "extract", "post_json", "sign"),
+        "webhook"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``from watchdog.channels import post_json``: import the defining module now."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)

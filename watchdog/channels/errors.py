@@ -9,9 +9,13 @@ when there is one, and it never contains a password, a token or a secret URL.
 from __future__ import annotations
 
 import dataclasses
-import ssl
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    # For a type only: this module is on the config's import path (channels/provider.py),
+    # which every command loads, and ssl costs start-up time ``watchdog status`` must not pay.
+    import ssl
 
 MASK: Final = "***"
 # Server replies and response bodies quoted in a reason are cut to this many characters:

@@ -18,6 +18,8 @@ def command(args: argparse.Namespace) -> int:
     helpdesk) unless one is named with ``--channel``.
     """
     from watchdog import logs
+    from watchdog.channels.provider import NOTIFY
+    from watchdog.channels.registry import configured, providers
     from watchdog.delivery import outbox as outbox_rows
     from watchdog.delivery.senders import build_senders
     from watchdog.delivery.worker import Deliverer
@@ -33,10 +35,10 @@ def command(args: argparse.Namespace) -> int:
             known = ", ".join(senders) or "none configured"
             raise UserError(f"no channel {args.channel!r} (known: {known})", EX_USAGE)
     else:
-        names = [mail.name for mail in config.notify.email]
-        names += [hook.name for hook in config.notify.webhook]
+        names = [channel.entry.name for channel in configured(config, NOTIFY)]
     if not names:
-        print("No notification channel is configured ([[notify.email]], [[notify.webhook]]).")
+        tables = ", ".join(f"[[{provider.table}]]" for provider in providers(NOTIFY))
+        print(f"No notification channel is configured ({tables}).")
         return 0
     failures = 0
     batch = uuid.uuid4().hex[:12]

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from watchdog.config.durations import format_duration, parse_duration
-from watchdog.config.schema import Config
+from watchdog.config.schema import ChannelTables, Config
 from watchdog.config.secrets import MASK, Secret, resolve
 from watchdog.errors import ConfigError
 
@@ -129,6 +129,10 @@ def _describe(kind: Any) -> str:
 def _convert(value: Any, kind: Any, key: str, path: Path, problems: list[str]) -> Any:
     """Convert ``value`` to ``kind``; on failure append a problem and return ``None``."""
     where = f"{path}: {key or '(top level)'}"
+    if isinstance(kind, type) and issubclass(kind, ChannelTables) and (
+        not dataclasses.is_dataclass(kind)
+    ):
+        kind = kind.shape()  # [tickets], [notify]: a list of tables per registered provider
     origin = typing.get_origin(kind)
     if dataclasses.is_dataclass(kind) and isinstance(kind, type):
         if not isinstance(value, dict):

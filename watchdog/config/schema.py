@@ -10,13 +10,11 @@ import ipaddress
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from watchdog.config.secrets import Secret
-from watchdog.vocabulary import Language
-from watchdog.vocabulary import NotifyEvent as EventName
-from watchdog.vocabulary import OutageKind as OutageKindName
+from watchdog.vocabulary import Language, OutageKind
 
 DEFAULT_DATABASE = Path("/var/lib/connectivity-watchdog/watchdog.db")
 
@@ -118,14 +116,14 @@ class IspConfig:
     gtr: timedelta = field(default=timedelta(hours=4), metadata=_limits(_seconds(60)))
 
 
-def _default_open_after() -> dict[OutageKindName, timedelta]:
+def _default_open_after() -> dict[OutageKind, timedelta]:
     return {"isp": timedelta(minutes=2), "lan": timedelta(minutes=2), "dns": timedelta(minutes=2)}
 
 
 @dataclass(frozen=True)
 class IncidentsConfig:
     # How long an outage lasts before a ticket is opened, per outage kind.
-    open_after: dict[OutageKindName, timedelta] = field(default_factory=_default_open_after)
+    open_after: dict[OutageKind, timedelta] = field(default_factory=_default_open_after)
     # Reminder steps, counted from the outage's start: "gtr" is isp.gtr.
     escalation: list[str] = field(default_factory=lambda: ["gtr", "24h", "72h"])
     # After the last step, remind again this often until the repair.
@@ -156,77 +154,44 @@ class SmtpConfig:
     ca_file: str = ""
 
 
-@dataclass(frozen=True)
-class EmailTicketConfig:
-    name: str
-    smtp: str
-    to: list[str]
-    cc: list[str] = field(default_factory=list)
-    # Outage kinds this backend takes: the ISP gets isp and dns; the office's IT gets lan.
-    kinds: list[OutageKindName] = field(default_factory=lambda: ["isp", "dns"])
+# The two tables that hold channels: ticket backends and notification channels.
+Section = Literal["tickets", "notify"]
 
 
-@dataclass(frozen=True)
-class RestTicketConfig:
-    name: str
-    url: str
-    kinds: list[OutageKindName] = field(default_factory=lambda: ["isp", "dns"])
-    # Optional calls on update and close; "{external_id}" is replaced by the id read from
-    # the answer to the opening call at id_path.
-    update_url: str = ""
-    close_url: str = ""
-    id_path: str = "id"
-    method: Literal["POST", "PUT", "PATCH"] = "POST"
-    headers: dict[str, str] = field(default_factory=dict)
-    token: Secret | None = field(default=None, metadata=SECRET)
-    token_file: str = ""
-    token_env: str = ""
-    # A Jinja2 template in templates/ next to this file, rendering the JSON body; empty: built in.
-    body_template: str = ""
-    timeout: timedelta = field(default=_seconds(10), metadata=_limits(_seconds(0.1)))
+class ChannelTables:
+    """``[tickets]`` or ``[notify]``: one list of tables per provider registered for it.
+
+    The providers (``watchdog/channels/registry.py``) decide the keys: the config holds an
+    instance of ``tables_type``'s dataclass, a subclass of ``TicketsConfig`` or
+    ``NotifyConfig`` with a field per provider, so ``[[tickets.email]]`` is read into
+    ``config.tickets.email``. Code reads them through ``registry.configured(config)``.
+    """
+
+    section: ClassVar[Section]
+
+    @classmethod
+    def shape(cls) -> type[Self]:
+        """The dataclass the loader fills for this table, made from the registry."""
+        from watchdog.channels.registry import tables_type
+
+        return tables_type(cls)
+
+    @classmethod
+    def empty(cls) -> Self:
+        """The table with no channel (a config that defines none)."""
+        return cls.shape()()
 
 
-@dataclass(frozen=True)
-class TicketsConfig:
-    email: list[EmailTicketConfig] = field(default_factory=list)
-    rest: list[RestTicketConfig] = field(default_factory=list)
+class TicketsConfig(ChannelTables):
+    """``[[tickets.KEY]]``: the ticket backends."""
+
+    section: ClassVar[Section] = "tickets"
 
 
-def _all_events() -> list[EventName]:
-    return list(get_args(EventName))
+class NotifyConfig(ChannelTables):
+    """``[[notify.KEY]]``: the notification channels."""
 
-
-@dataclass(frozen=True)
-class EmailNotifyConfig:
-    name: str
-    smtp: str
-    to: list[str]
-    events: list[EventName] = field(default_factory=_all_events)
-
-
-@dataclass(frozen=True)
-class WebhookNotifyConfig:
-    name: str
-    url: str
-    events: list[EventName] = field(default_factory=_all_events)
-    headers: dict[str, str] = field(default_factory=dict)
-    token: Secret | None = field(default=None, metadata=SECRET)
-    token_file: str = ""
-    token_env: str = ""
-    # Signs each body with HMAC-SHA256 when set (see watchdog/channels/webhook.py).
-    hmac_secret: Secret | None = field(default=None, metadata=SECRET)
-    hmac_secret_file: str = ""
-    hmac_secret_env: str = ""
-    # A Jinja2 template in templates/ next to this file rendering the JSON body (Slack, Teams,
-    # ntfy: see config/templates/examples); empty: the built-in JSON.
-    template: str = ""
-    timeout: timedelta = field(default=_seconds(10), metadata=_limits(_seconds(0.1)))
-
-
-@dataclass(frozen=True)
-class NotifyConfig:
-    email: list[EmailNotifyConfig] = field(default_factory=list)
-    webhook: list[WebhookNotifyConfig] = field(default_factory=list)
+    section: ClassVar[Section] = "notify"
 
 
 # The name of the one link of a config that names none (an existing database's history is
@@ -258,8 +223,8 @@ class Config:
     isp: IspConfig = field(default_factory=IspConfig)
     incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
     smtp: list[SmtpConfig] = field(default_factory=list)
-    tickets: TicketsConfig = field(default_factory=TicketsConfig)
-    notify: NotifyConfig = field(default_factory=NotifyConfig)
+    tickets: TicketsConfig = field(default_factory=TicketsConfig.empty)
+    notify: NotifyConfig = field(default_factory=NotifyConfig.empty)
     # Where this config was read from (not a key): for messages and relative paths.
     source: Path | None = field(default=None, compare=False, metadata={"internal": True})
 
@@ -310,8 +275,7 @@ class Config:
                 found.append((f"dns[{index}].server", f"{check.server!r} is not an IP address; "
                               "write the resolver's address, for example \"9.9.9.9\""))
         for index, http in enumerate(self.http):
-            parts = urlsplit(http.url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
+            if not is_http_url(http.url):
                 found.append((f"http[{index}].url", f"{http.url!r} is not an http(s) URL; "
                               "write it as \"https://host/path\""))
             for status in http.expect_status:
@@ -335,11 +299,13 @@ class Config:
 
     def channel_names(self) -> list[str]:
         """Every ticket backend and notification channel, by name (outbox rows refer to them)."""
-        return [item.name for group in (self.tickets.email, self.tickets.rest,
-                                        self.notify.email, self.notify.webhook)
-                for item in group]
+        from watchdog.channels.registry import configured
+
+        return [channel.entry.name for channel in configured(self)]
 
     def _delivery_problems(self) -> list[tuple[str, str]]:
+        # Read here, not at import: the registry imports the providers, which import this.
+        from watchdog.channels.registry import configured
         from watchdog.config.durations import parse_duration
 
         found: list[tuple[str, str]] = []
@@ -351,32 +317,19 @@ class Config:
             except ValueError as error:
                 found.append((f"incidents.escalation[{index}]",
                               f"{error}; or write \"gtr\" for the contract's repair time"))
-        relays = {relay.name for relay in self.smtp}
-        mailers: list[tuple[str, str, list[str]]] = [
-            *((f"tickets.email[{i}]", e.smtp, [*e.to, *e.cc])
-              for i, e in enumerate(self.tickets.email)),
-            *((f"notify.email[{i}]", e.smtp, e.to) for i, e in enumerate(self.notify.email)),
-        ]
-        for key, relay, addresses in mailers:
-            if relay not in relays:
-                known = ", ".join(sorted(relays)) or "none defined"
-                found.append((f"{key}.smtp", f"{relay!r} is not an [[smtp]] relay "
-                              f"(known: {known}); add it or fix the name"))
-            found.extend((f"{key}.to", f"{address!r} is not an email address")
-                         for address in addresses if "@" not in address)
-        urls: list[tuple[str, str]] = [
-            *((f"tickets.rest[{i}].url", e.url) for i, e in enumerate(self.tickets.rest)),
-            *((f"notify.webhook[{i}].url", e.url) for i, e in enumerate(self.notify.webhook)),
-        ]
-        for key, url in urls:
-            parts = urlsplit(url)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                found.append((key, f"{url!r} is not an http(s) URL"))
+        for channel in configured(self):
+            found.extend(channel.provider.problems(channel.entry, channel.where, self))
         names = self.channel_names() + [relay.name for relay in self.smtp]
         for name in sorted({name for name in names if names.count(name) > 1}):
             found.append(("tickets/notify/smtp", f"the name {name!r} is used twice; give every "
                           "relay, ticket backend and channel its own name"))
         return found
+
+
+def is_http_url(text: str) -> bool:
+    """Whether ``text`` is an http:// or https:// URL with a host."""
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _is_ip(text: str) -> bool:

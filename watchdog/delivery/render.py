@@ -34,6 +34,7 @@ import jinja2
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from watchdog.channels.errors import DeliveryError
 from watchdog.config.durations import humanize
 from watchdog.delivery.message_context import complete
 from watchdog.vocabulary import DOWN_EVENTS, LANGUAGES, MESSAGE_EVENTS, audience_of
@@ -63,12 +64,16 @@ _YES_NO: Final = {"en": ("yes", "no", "unknown"), "fr": ("oui", "non", "inconnu"
 _MISSING: Final = "—"
 
 
-class RenderError(Exception):
+class RenderError(DeliveryError):
     """A template is missing or broken, or rendered invalid JSON.
 
-    Permanent for the message: sending it again renders the same thing. ``str(error)`` names
-    the template and the problem.
+    Permanent for the message: sending it again renders the same thing, so it is a
+    ``DeliveryError`` with ``permanent`` set, and the outbox fails the message with this error
+    instead of retrying it. ``str(error)`` names the template and the problem.
     """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, permanent=True)
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from watchdog import clock
-from watchdog.channels.errors import DeliveryError
+from watchdog.channels.provider import TICKET_OPEN, Outgoing
 from watchdog.delivery import outbox
-from watchdog.delivery.senders import TICKET_OPEN, Outgoing, Sender
+from watchdog.delivery.senders import Channel
 from watchdog.logs import get_logger
 from watchdog.store.models import OutboxMessage
 from watchdog.store.writer import Store
@@ -34,7 +34,7 @@ class Deliverer:
     def __init__(
         self,
         store: Store,
-        senders: Mapping[str, Sender],
+        senders: Mapping[str, Channel],
         now: Callable[[], datetime] = clock.utcnow,
     ) -> None:
         self.store = store
@@ -95,23 +95,26 @@ class Deliverer:
                 context=json.loads(row.context), ticket_external_id=external,
             )
 
-    def _send(self, sender: Sender, message_id: int, outgoing: Outgoing) -> bool:
+    def _send(self, channel: Channel, message_id: int, outgoing: Outgoing) -> bool:
         sent_at = self.now()
         try:
-            result = sender.send(outgoing, sent_at)
-        except DeliveryError as error:
+            result = channel.send(outgoing, sent_at)
+        except Exception as error:
+            failure = channel.classify(error)
+            if failure is None:  # not a failure its provider knows: a bug; retry, and say what
+                reason = f"{type(error).__name__}: {error}"
+                with self.store.write() as session:
+                    outbox.mark_failed(session, message_id, self.now(), reason, permanent=False)
+                log.error("delivery_error", channel=outgoing.channel,
+                          message_event=outgoing.event, error=reason)
+                return False
+            # Permanent (a refused address, a template that does not render): the message
+            # fails with its error stored; transient: retried with backoff.
             with self.store.write() as session:
-                outbox.mark_failed(session, message_id, self.now(), str(error),
-                                   permanent=error.permanent, retry_after=error.retry_after)
+                outbox.mark_failed(session, message_id, self.now(), str(failure),
+                                   permanent=failure.permanent, retry_after=failure.retry_after)
             log.warning("delivery_failed", channel=outgoing.channel, message_event=outgoing.event,
-                        permanent=error.permanent, error=str(error))
-            return False
-        except Exception as error:  # a bug in a template or sender: retry, and say what
-            reason = f"{type(error).__name__}: {error}"
-            with self.store.write() as session:
-                outbox.mark_failed(session, message_id, self.now(), reason, permanent=False)
-            log.error("delivery_error", channel=outgoing.channel, message_event=outgoing.event,
-                      error=reason)
+                        permanent=failure.permanent, error=str(failure))
             return False
         with self.store.write() as session:
             outbox.mark_sent(session, message_id, self.now(), result.response,

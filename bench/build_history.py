@@ -46,12 +46,12 @@ from typing import Literal
 from sqlmodel import Session
 
 from watchdog.clock import to_ms
-from watchdog.config.schema import DEFAULT_LINK, Config, ScheduleConfig, StorageConfig
+from watchdog.config.schema import Config, ScheduleConfig, StorageConfig
 from watchdog.incidents.service import IncidentService
 from watchdog.link.states import Blip, Transition, is_outage
 from watchdog.probes.results import CycleResult, ProbeResult
 from watchdog.store.writer import CycleRecord, Store
-from watchdog.vocabulary import LinkState, OutageKind, ProbeKind
+from watchdog.vocabulary import DEFAULT_LINK, LinkState, OutageKind, ProbeKind
 
 # Bump when the history written for a (days, seed, start) changes: it keys the bench cache.
 GENERATOR_VERSION = 2

@@ -18,6 +18,10 @@ from typing import Final, Literal, TypeGuard, get_args
 
 # --- the link -------------------------------------------------------------------------------
 
+#: The name of the one link of a config that names none; an older database's whole history
+#: becomes this link's (id 1) when it is migrated.
+DEFAULT_LINK: Final = "default"
+
 LinkState = Literal["up", "degraded", "down", "lan_down", "unknown"]
 LINK_STATES: Final[tuple[LinkState, ...]] = get_args(LinkState)
 

@@ -33,7 +33,6 @@ from watchdog.channels.provider import (
 )
 from watchdog.cli import main
 from watchdog.config import Config, dump_config, load_config
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.config.zone import site_zone
 from watchdog.delivery.senders import build_senders
 from watchdog.delivery.worker import Deliverer
@@ -41,7 +40,7 @@ from watchdog.errors import EX_USAGE
 from watchdog.incidents.routing import notify_channels
 from watchdog.incidents.service import IncidentService
 from watchdog.store.writer import Store
-from watchdog.vocabulary import NotifyEvent
+from watchdog.vocabulary import DEFAULT_LINK, NotifyEvent
 
 PAGER = """
 [storage]

@@ -14,9 +14,9 @@ import time_machine
 from tests.cli.conftest import LOOPBACK_CONFIG
 from tests.store.store_helpers import at, cycle, transition
 from watchdog.cli import main
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import EX_CONFIG, EX_NOINPUT, EX_USAGE
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import time_machine
 from tests.incidents.conftest import make_config
 from tests.store.store_helpers import cycle, transition
 from watchdog.cli import main
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import EX_USAGE
 from watchdog.incidents.service import IncidentService
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 # Times in UTC; the site is in Paris (UTC+1 in November).
 NOV = datetime(2026, 11, 1, tzinfo=UTC)

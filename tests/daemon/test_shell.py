@@ -16,11 +16,12 @@ import pytest
 
 from watchdog.clock import utcnow
 from watchdog.config import Config, load_config
-from watchdog.config.schema import DEFAULT_LINK, LinkConfig
+from watchdog.config.schema import LinkConfig
 from watchdog.daemon import runner
 from watchdog.daemon.runner import Daemon
 from watchdog.store.invariants import timeline_problems
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 
 @dataclasses.dataclass(frozen=True)

@@ -43,7 +43,6 @@ from testbed.servers.http_receiver import HttpReceiver, ReceivedRequest, Reply
 from testbed.servers.smtp_server import HOST, ReceivedMessage, SmtpServer
 from tests.store.store_helpers import T0, at, cycle
 from watchdog.config import Config, parse_config
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.config.zone import site_zone
 from watchdog.delivery.senders import build_senders
 from watchdog.delivery.worker import Deliverer
@@ -53,6 +52,7 @@ from watchdog.link.states import Transition
 from watchdog.probes.results import CycleResult
 from watchdog.store.timetext import from_text
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 HOUR = 3600.0
 DAY = 24 * HOUR

@@ -14,9 +14,9 @@ import pytest
 
 from tests.store.store_helpers import T0
 from watchdog.config import Config, parse_config
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.incidents.service import IncidentService
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 CONFIG = """
 [site]

@@ -12,11 +12,10 @@ from tests.incidents.conftest import query
 from tests.incidents.test_lifecycle import HOUR, down, tick, up
 from tests.store.store_helpers import T0, at, cycle, transition
 from watchdog.config import Config
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.delivery.message_context import MessageContext
 from watchdog.incidents.context import base
 from watchdog.store.writer import Store
-from watchdog.vocabulary import MESSAGE_EVENTS
+from watchdog.vocabulary import DEFAULT_LINK, MESSAGE_EVENTS
 
 
 def shape_problems(value: Mapping[str, Any], shape: type, where: str) -> list[str]:

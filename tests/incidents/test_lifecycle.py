@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from tests.incidents.conftest import messages, query
 from tests.store.store_helpers import at, cycle, transition
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 HOUR = 3600.0
 DAY = 24 * HOUR

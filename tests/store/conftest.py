@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from store_helpers import INTERVAL, T0
 
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.store.files import SQLITE_HEADER
 from watchdog.store.invariants import timeline_problems
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 _EXTRA_DIRS: list[Path] = []
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from store_helpers import LINK_ID, at, cycle
 
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.store.evidence import SampleEvidence, latest_samples
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 
 def test_the_latest_results_of_the_kinds_asked_for_come_oldest_first(store: Store) -> None:

@@ -12,11 +12,11 @@ from alembic import command
 from store_helpers import INTERVAL, T0, at, cycle, rows, text, transition
 
 import watchdog.store.db as db_module
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
 from watchdog.store import migrate, reader
 from watchdog.store.report_reader import read_period
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 BACKUP = "4g"
 

@@ -8,8 +8,9 @@ from typing import Any
 
 from store_helpers import at, cycle, rows, transition
 
-from watchdog.config.schema import DEFAULT_LINK, StorageConfig
+from watchdog.config.schema import StorageConfig
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 DEFAULTS = StorageConfig()
 SHORT = StorageConfig(

@@ -17,10 +17,10 @@ from sqlmodel import SQLModel
 from store_helpers import INTERVAL, T0, at, cycle, rows
 
 import watchdog.store.db as db_module
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
 from watchdog.store import migrate, models
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 STORE_TABLES = {
     model.__tablename__

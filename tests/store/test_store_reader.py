@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from store_helpers import INTERVAL, T0, at, cycle, run_unprivileged, transition
 
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
 from watchdog.link.states import Blip
 from watchdog.store import reader
 from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 HOUR = 3600
 

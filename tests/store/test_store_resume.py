@@ -18,9 +18,9 @@ from store_helpers import (
     transition,
 )
 
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.store.timeline import CAUSE_AFTER_CRASH, CAUSE_AFTER_SHUTDOWN
 from watchdog.store.writer import ResumeInfo, Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 
 def _up_until(store: Store, seconds: float) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from store_helpers import INTERVAL, T0, at, cycle, intervals, outages, rows, text, transition
 
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
 from watchdog.link.states import Blip, Transition
 from watchdog.store.writer import CycleRecord, Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 
 def test_first_start_opens_an_unknown_interval_until_the_first_transition(

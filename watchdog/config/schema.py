@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal, Self
 from urllib.parse import urlsplit
 
 from watchdog.config.secrets import Secret
-from watchdog.vocabulary import Language, OutageKind
+from watchdog.vocabulary import DEFAULT_LINK, Language, OutageKind
 
 DEFAULT_DATABASE = Path("/var/lib/connectivity-watchdog/watchdog.db")
 
@@ -192,11 +192,6 @@ class NotifyConfig(ChannelTables):
     """``[[notify.KEY]]``: the notification channels."""
 
     section: ClassVar[Section] = "notify"
-
-
-# The name of the one link of a config that names none (an existing database's history is
-# this link's, id 1).
-DEFAULT_LINK = "default"
 
 
 @dataclass(frozen=True)

@@ -1,1 +1,2 @@
-"""The daemon: ``watchdog run``. ``cadence`` decides when to probe (pure), ``runner`` does it."""
+"""The daemon: ``watchdog run``. ``monitor`` watches one link (plan, tracker, cycle), ``cadence``
+decides when to probe (pure), ``runner`` is the service shell around one monitor per link."""

@@ -22,12 +22,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import DatabaseError
 from watchdog.link.availability import StateSpan, time_by_state
 from watchdog.store.files import check_readable, not_a_database, permission_denied
 from watchdog.store.timetext import from_text, to_text
-from watchdog.vocabulary import LinkState, OutageKind
+from watchdog.vocabulary import DEFAULT_LINK, LinkState, OutageKind
 
 REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "link"})
 UPTIME_WINDOWS: tuple[tuple[str, timedelta], ...] = (

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.link.availability import StateSpan, TimeByState, overlap_seconds, time_by_state
 from watchdog.store.reader import connect
 from watchdog.store.timetext import from_text, to_text
+from watchdog.vocabulary import DEFAULT_LINK
 
 
 @dataclass(frozen=True, slots=True)

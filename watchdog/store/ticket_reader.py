@@ -9,11 +9,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from watchdog.config.schema import DEFAULT_LINK
 from watchdog.errors import EX_USAGE, DatabaseError, UserError
 from watchdog.store.reader import connect
 from watchdog.store.timetext import from_text, to_text
-from watchdog.vocabulary import QUEUED_STATUSES, UNDELIVERED_STATUSES
+from watchdog.vocabulary import DEFAULT_LINK, QUEUED_STATUSES, UNDELIVERED_STATUSES
 
 # The outbox's statuses, as SQL lists.
 _QUEUED = ", ".join(f"'{status}'" for status in QUEUED_STATUSES)

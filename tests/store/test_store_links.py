@@ -167,3 +167,25 @@ def test_an_outdated_reader_gets_the_upgrade_sentence_not_a_crash(
     with pytest.raises(DatabaseError, match=r"older version .* needs a schema upgrade; start "
                                             r"the daemon \(watchdog run\) once"):
         reader.read_status(db_path, at(4))
+
+
+def test_hourly_quality_comes_from_the_roll_ups_of_the_links_ping_targets(
+    two_links: Store, db_path: Path
+) -> None:
+    from watchdog.config.schema import StorageConfig
+    from watchdog.store.report_reader import read_hours
+
+    hour = 3600
+    for seconds, rtt, received in ((0, 10.0, 2), (60, 30.0, 1), (hour + 60, 40.0, 2)):
+        two_links.record_cycle(cycle(at(seconds), rtt_ms=rtt, received=received), [], [],
+                               at(seconds), link=DEFAULT_LINK)
+    two_links.record_cycle(cycle(at(120), ok=False), [], [], at(120), link=BACKUP)
+    two_links.maintain(at(3 * hour), StorageConfig())
+    first, second = read_hours(db_path, T0, at(3 * hour))
+    # 3 ping targets × 2 echo requests a cycle; the gateway is not a ping target.
+    assert (first.hour_start, first.sent, first.lost) == (T0, 12, 3)
+    assert first.mean_rtt_ms == pytest.approx(20.0)
+    assert (second.hour_start, second.sent, second.lost, second.mean_rtt_ms) == (
+        at(hour), 6, 0, pytest.approx(40.0))
+    (backup,) = read_hours(db_path, T0, at(3 * hour), link=BACKUP)
+    assert (backup.sent, backup.lost, backup.mean_rtt_ms) == (6, 6, None)

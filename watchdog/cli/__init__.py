@@ -70,10 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
     outages.set_defaults(handler=_lazy("outages"))
 
     report = commands.add_parser("report", parents=[common],
-                                 help="a month's availability, outages and tickets")
+                                 help="a period's availability, outages and tickets, for a claim")
     report.add_argument("--month", nargs="?", const="", default="", metavar="YYYY-MM",
                         help="the month (default: this month)")
-    report.add_argument("--json", action="store_true", help="print JSON for programs")
+    report.add_argument("--from", dest="date_from", metavar="DATE",
+                        help="first day (YYYY-MM-DD, the site's zone), with --to")
+    report.add_argument("--to", dest="date_to", metavar="DATE",
+                        help="last day, included (YYYY-MM-DD)")
+    report.add_argument("--format", choices=("text", "html", "csv", "json"), default="text",
+                        help="text (default), html (one self-contained page), csv (one row "
+                             "per outage) or json (every figure)")
+    report.add_argument("--json", action="store_true", help="the same as --format json")
+    report.add_argument("-o", "--output", metavar="FILE",
+                        help="write the report to FILE instead of printing it")
     report.set_defaults(handler=_lazy("report"))
 
     listing = commands.add_parser("tickets", parents=[common],

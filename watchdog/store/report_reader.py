@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from watchdog.clock import from_ms, to_ms
 from watchdog.link.availability import StateSpan, TimeByState, overlap_seconds, time_by_state
 from watchdog.store.reader import connect
 from watchdog.store.timetext import from_text, to_text
@@ -38,6 +39,8 @@ class PeriodReport:
     time: TimeByState
     outages: tuple[ReportOutage, ...]
     blips: int
+    # The state intervals touching the period (an open one cut at the last heartbeat).
+    spans: tuple[StateSpan, ...] = ()
 
     @property
     def start(self) -> datetime:
@@ -118,4 +121,41 @@ def read_period(
         )
         for row in outage_rows
     )
-    return PeriodReport(time=time_by_state(spans, start, until), outages=outages, blips=blips)
+    return PeriodReport(time=time_by_state(spans, start, until), outages=outages, blips=blips,
+                        spans=tuple(spans))
+
+
+@dataclass(frozen=True, slots=True)
+class HourQuality:
+    """The link's ping targets over one hour, from the hourly roll-up: echo requests sent and
+    lost, and the mean round trip (None when nothing answered)."""
+
+    hour_start: datetime
+    sent: int
+    lost: int
+    mean_rtt_ms: float | None
+
+
+# One row per hour of the period: a range on sample_hour's primary key (hour first).
+_HOURS = (
+    "SELECT h.hour_ms, sum(h.sent), sum(h.lost), sum(h.rtt_sum_us), sum(h.rtt_samples) "
+    "FROM sample_hour h JOIN target t ON t.id = h.target_id "
+    "WHERE h.hour_ms >= ? AND h.hour_ms < ? AND t.kind = 'ping' "
+    "AND t.link_id = (SELECT id FROM link WHERE name = ?) "
+    "GROUP BY h.hour_ms ORDER BY h.hour_ms"
+)
+
+
+def read_hours(
+    path: Path, start: datetime, end: datetime, *, link: str = DEFAULT_LINK
+) -> list[HourQuality]:
+    """The hourly loss and mean round trip of the link's ping targets in [``start``, ``end``),
+    from the roll-ups (kept forever; an hour appears once it has been rolled up, a minute or
+    two after it ends). Raises ``DatabaseError``."""
+    with connect(Path(path)) as connection:
+        rows = connection.execute(_HOURS, (to_ms(start), to_ms(end), link)).fetchall()
+    return [
+        HourQuality(from_ms(hour_ms), sent or 0, lost or 0,
+                    None if not rtt_samples else rtt_sum_us / rtt_samples / 1000)
+        for hour_ms, sent, lost, rtt_sum_us, rtt_samples in rows
+    ]

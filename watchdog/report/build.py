@@ -1,0 +1,156 @@
+"""Gather a period's figures into one plain structure: the JSON of ``report --format json``.
+
+Every renderer (text, CSV, HTML) reads this structure and nothing else, so the formats cannot
+tell different figures; the digest is the SHA-256 of its canonical JSON. It reads the stdlib
+readers only (intervals, outages and tickets of the period, the hourly roll-ups), so a month
+costs what a month holds, whatever the length of the history.
+
+Times are ISO-8601 in the site's zone, with milliseconds; durations are seconds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from watchdog.config.schema import Config
+from watchdog.config.zone import site_zone
+from watchdog.report import days as day_rows
+from watchdog.report.period import Period, site_days
+from watchdog.store.report_reader import PeriodReport, read_hours, read_period
+from watchdog.store.ticket_reader import TicketDetail, read_ticket
+from watchdog.vocabulary import DEFAULT_LINK, LINK_STATES
+
+# Bumped when a key changes meaning or goes away (new keys do not bump it).
+FORMAT_VERSION = 1
+
+
+def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
+    return None if moment is None else moment.astimezone(zone).isoformat(
+        timespec="milliseconds")
+
+
+def build(config: Config, period: Period, now: datetime, *,
+          link: str = DEFAULT_LINK, database: Path | None = None) -> dict[str, Any]:
+    """The report of ``link`` over ``period`` as known at ``now``, with its digest.
+
+    Raises ``DatabaseError`` when the database cannot be read.
+    """
+    path = Path(database or config.storage.database)
+    zone = site_zone(config)
+    recorded = read_period(path, period.start, period.end, now, link=link)
+    hours = read_hours(path, period.start, min(period.end, now), link=link)
+    references = sorted({o.reference for o in recorded.outages if o.reference})
+    tickets = [read_ticket(path, reference) for reference in references]
+    report: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "language": config.site.language,
+        "generated_at": _iso(now, zone),
+        "period": {
+            "label": period.label,
+            "start": _iso(period.start, zone),
+            "end": _iso(period.end, zone),
+            "observed_until": _iso(recorded.end, zone),
+            "zone": str(zone),
+        },
+        "site": {"name": config.site.name, "address": config.site.address,
+                 "contact": config.site.contact},
+        "link": link,
+        "provider": {"name": config.isp.name, "line_id": config.isp.line_id,
+                     "customer_ref": config.isp.customer_ref},
+        "contract": _contract(config),
+        "availability": _availability(recorded),
+        "days": _days(recorded, hours, period, zone),
+        "outages": [_outage(outage, now, zone) for outage in recorded.outages],
+        "blips": recorded.blips,
+        "tickets": [_ticket(detail, zone) for detail in tickets],
+    }
+    report["digest"] = {"algorithm": "sha256", "value": digest(report)}
+    return report
+
+
+def digest(report: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the report's canonical JSON without its ``digest`` key: keys sorted,
+    no spaces, UTF-8. Anyone holding the JSON export can recompute it."""
+    data = {key: value for key, value in report.items() if key != "digest"}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _contract(config: Config) -> dict[str, Any]:
+    return {"gtr_s": config.isp.gtr.total_seconds(), "gtr_counted": "24/7"}
+
+
+def _availability(recorded: PeriodReport) -> dict[str, Any]:
+    time = recorded.time
+    return {
+        "seconds": {state: round(time.seconds.get(state, 0.0), 3) for state in LINK_STATES},
+        "unrecorded_s": round(time.unrecorded_seconds, 3),
+        "observed_s": round(time.watched_seconds, 3),
+        "period_s": round(time.window_seconds, 3),
+        "availability_percent": time.availability,
+        "provider_availability_percent": time.provider_availability,
+    }
+
+
+def _days(recorded: PeriodReport, hours: list[Any], period: Period,
+          zone: tzinfo) -> list[dict[str, Any]]:
+    # Days not begun yet (the rest of the current month) are not part of the record.
+    begun = [day for day in site_days(period, zone) if day[1] < recorded.end]
+    rows = day_rows.split(recorded.spans, hours, begun)
+    return [
+        {
+            "date": row.day.isoformat(),
+            "mark": row.mark,
+            "seconds": {state: round(value, 3) for state, value in row.time.seconds.items()
+                        if value},
+            "loss_percent": None if row.loss_percent is None else round(row.loss_percent, 3),
+            "median_rtt_ms": None if row.median_rtt_ms is None else round(row.median_rtt_ms, 2),
+        }
+        for row in rows
+    ]
+
+
+def _outage(outage: Any, now: datetime, zone: tzinfo) -> dict[str, Any]:
+    until = outage.ended_at or now
+    return {
+        "id": outage.id,
+        "kind": outage.kind,
+        "cause": outage.cause,
+        "started_at": _iso(outage.started_at, zone),
+        "ended_at": _iso(outage.ended_at, zone),
+        "duration_s": round(max(0.0, (until - outage.started_at).total_seconds()), 3),
+        "seconds_in_period": round(outage.seconds_in_period, 3),
+        "unobserved_s": round(outage.unobserved_seconds, 3),
+        "ticket": outage.reference,
+        "gtr_breached": outage.gtr_breached,
+        "reminders_sent": outage.reminders_sent,
+    }
+
+
+def _ticket(detail: TicketDetail, zone: tzinfo) -> dict[str, Any]:
+    ticket = detail.ticket
+    return {
+        "reference": ticket.reference,
+        "kind": ticket.kind,
+        "opened_at": _iso(ticket.ticket_opened_at, zone),
+        "closed_at": _iso(ticket.closed_at, zone),
+        "closed_by": ticket.closed_by,
+        "acknowledged_at": _iso(ticket.acked_at, zone),
+        "timeline": [
+            {"at": _iso(event.at, zone), "kind": event.kind, "text": event.text,
+             "channel": event.channel}
+            for event in detail.timeline
+        ],
+        "messages": [
+            {"id": message.id, "channel": message.channel, "event": message.event,
+             "status": message.status, "raised_at": _iso(message.event_at, zone),
+             "queued_at": _iso(message.created_at, zone), "sent_at": _iso(message.sent_at, zone),
+             "attempts": message.attempts, "reply": message.response,
+             "last_error": message.last_error}
+            for message in detail.messages
+        ],
+    }

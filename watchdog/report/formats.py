@@ -1,0 +1,133 @@
+"""The report's formats: text for a terminal, CSV (one row per outage), JSON (the structure
+itself) and one self-contained HTML file (inline CSS and SVG, prints to A4). Each reads the
+structure ``build`` made and nothing else."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from typing import Any, Final
+
+from watchdog.report.words import Writer
+
+FORMATS: Final = ("text", "html", "csv", "json")
+
+# The states in the order a reader meets them, with their colours (HTML).
+STATE_ORDER: Final = ("up", "degraded", "down", "lan_down", "maintenance", "unknown")
+COLOURS: Final = {
+    "up": "#2e9e5b", "degraded": "#e0a526", "down": "#d64541", "lan_down": "#8e5ab5",
+    "maintenance": "#4a90d9", "unknown": "#b8b8b8",
+}
+
+CSV_COLUMNS: Final = (
+    "id", "kind", "started_at", "ended_at", "duration_s", "seconds_in_period",
+    "unobserved_s", "ticket", "gtr_breached", "reminders_sent", "cause",
+)
+
+
+def as_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def as_csv(report: dict[str, Any]) -> str:
+    """One row per outage, the columns of ``CSV_COLUMNS`` (times ISO in the site's zone)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for outage in report["outages"]:
+        writer.writerow(["" if outage.get(column) is None else outage[column]
+                         for column in CSV_COLUMNS])
+    return out.getvalue()
+
+
+def _state_seconds(report: dict[str, Any]) -> dict[str, float]:
+    seconds = dict(report["availability"]["seconds"])
+    seconds["unknown"] = seconds.get("unknown", 0.0) + report["availability"]["unrecorded_s"]
+    return seconds
+
+
+def as_text(report: dict[str, Any], write: Writer) -> str:
+    w = write.words
+    period = report["period"]
+    lines = [
+        f"{w['title']} — {report['site']['name']} — {period['label']}",
+        f"{w['period']}: {write.instant(period['start'])} → {write.instant(period['end'])}"
+        f" ({w['until']} {write.instant(period['observed_until'])})",
+        f"{w['times_in']} ({period['zone']}).",
+    ]
+    provider = report["provider"]
+    if provider["name"] or provider["line_id"]:
+        lines.append(f"{w['line']} {provider['line_id'] or '?'}, {provider['name'] or '?'}"
+                     + (f", {w['customer_ref']} {provider['customer_ref']}"
+                        if provider["customer_ref"] else ""))
+    contract = report["contract"]
+    lines.append(f"{w['gtr']}: {write.duration(contract['gtr_s'])} "
+                 f"({w['gtr_counted']} {contract['gtr_counted']})")
+    figures = report["availability"]
+    seconds = _state_seconds(report)
+    lines += [
+        "",
+        f"{w['availability']}: {write.percent(figures['availability_percent'])} "
+        f"({w['observed']})",
+        f"{w['provider_availability']}: "
+        f"{write.percent(figures['provider_availability_percent'])} ({w['provider_note']})",
+        f"{w['time_by_state']}: " + " · ".join(
+            f"{w['state_' + state]} {write.duration(seconds[state])}"
+            for state in STATE_ORDER if seconds.get(state)),
+        "",
+        f"{w['outages']} ({len(report['outages'])}); {w['blips']}: {report['blips']}",
+    ]
+    if not report["outages"]:
+        lines.append(f"  {w['no_outage']}")
+    for outage in report["outages"]:
+        end = (write.instant(outage["ended_at"], ms=True) if outage["ended_at"]
+               else w["still_going"])
+        facts = [f"{w['duration']} {write.duration(outage['duration_s'])}",
+                 f"{w['in_period']} {write.duration(outage['seconds_in_period'])}"]
+        if outage["ticket"]:
+            facts.append(f"{w['ticket']} {outage['ticket']}")
+        if outage["gtr_breached"]:
+            facts.append(w["gtr_breached"])
+        if outage["unobserved_s"] >= 1:
+            facts.append(f"{write.duration(outage['unobserved_s'])} {w['not_watched_inside']}")
+        lines += [
+            f"  #{outage['id']} {w['kind_' + outage['kind']]}: "
+            f"{write.instant(outage['started_at'], ms=True)} → {end}",
+            f"      {'; '.join(facts)}",
+            f"      {w['cause']}: {outage['cause']}",
+        ]
+    for ticket in report["tickets"]:
+        lines += ["", f"{w['ticket']} {ticket['reference']}"]
+        lines += [f"  {write.instant(event['at'])}  {event['kind']:<13} {event['text']}"
+                  + (f" [{event['channel']}]" if event["channel"] else "")
+                  for event in ticket["timeline"]]
+    lines += ["", w["days"]]
+    for day in report["days"]:
+        lines.append(f"  {day['date']}  {w['state_' + day['mark']]:<28} "
+                     f"{w['loss']} {write.percent(day['loss_percent'], 2):>9}  "
+                     f"{w['latency']} {write.number(day['median_rtt_ms'], unit='ms')}")
+    lines += ["", f"{w['digest']}: {report['digest']['value']}", f"  ({w['digest_note']})"]
+    return "\n".join(lines) + "\n"
+
+
+def as_html(report: dict[str, Any], write: Writer) -> str:
+    """One self-contained HTML page (no external asset, no script), A4 when printed."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("watchdog", "report/templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    filters: dict[str, Callable[..., str]] = {
+        "instant": write.instant, "duration": write.duration, "percent": write.percent,
+        "number": write.number, "yesno": write.yesno,
+    }
+    environment.filters.update(filters)
+    template = environment.get_template("report.html.j2")
+    return template.render(
+        r=report, w=write.words, lang=write.language, states=STATE_ORDER, colours=COLOURS,
+        seconds=_state_seconds(report),
+    )

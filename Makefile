@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONFIG ?= config/watchdog.toml
 # What the tests run, as COMMAND:DEBIAN-PACKAGE: network namespaces and faults (ip, nft), sysctl,
-# the unit's checks (systemd-analyze, -sysusers, -tmpfiles), and what the install test uses to
-# play the service's accounts in a namespace of its own (useradd..., runuser, setpriv, unshare).
-TEST_COMMANDS := ip:iproute2 nft:nftables sysctl:procps pgrep:procps \
+# the unit's checks (systemd-analyze, -sysusers, -tmpfiles), what the install test uses to
+# play the service's accounts in a namespace of its own (useradd..., runuser, setpriv, unshare),
+# and the browser the HTML report is opened and printed in (chromium, driven by Playwright).
+TEST_COMMANDS := ip:iproute2 nft:nftables sysctl:procps pgrep:procps chromium:chromium \
 	systemd-analyze:systemd systemd-sysusers:systemd systemd-tmpfiles:systemd \
 	useradd:passwd groupadd:passwd userdel:passwd groupdel:passwd \
 	runuser:util-linux setpriv:util-linux unshare:util-linux getent:libc-bin

@@ -1,58 +1,16 @@
-"""``watchdog report``: a month's availability, outages and tickets, in the site's zone."""
+"""``watchdog report``: a period's availability, outages and tickets, in the site's zone."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 
-from tests.incidents.conftest import make_config
-from tests.store.store_helpers import cycle, transition
+from tests.report.conftest import moment
 from watchdog.cli import main
 from watchdog.errors import EX_CANTCREAT, EX_USAGE
-from watchdog.incidents.service import IncidentService
-from watchdog.store.writer import Store
-from watchdog.vocabulary import DEFAULT_LINK
-
-# Times in UTC; the site is in Paris (UTC+1 in November).
-NOV = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-def moment(day: int, hour: float) -> datetime:
-    return NOV + timedelta(days=day - 1, hours=hour)
-
-
-@pytest.fixture
-def site(tmp_path: Path) -> Path:
-    """October 31 23:30 UTC (Nov 1 00:30 in Paris) up; an ISP outage Nov 3 10:00-16:00 UTC
-    (ticket, GTR breached), a LAN fault Nov 5 for 1 h, the daemon off Nov 10 for 2 h."""
-    config = make_config(tmp_path, '[storage]\ndatabase = "watchdog.db"\n')
-    path = tmp_path / "watchdog.toml"
-    path.write_text(path.read_text().replace('[site]\n', '[site]\ntimezone = "Europe/Paris"\n'))
-    with Store.open(tmp_path / "watchdog.db") as store:
-        store.on_cycle = IncidentService(config).after_cycle
-        start = NOV - timedelta(minutes=30)
-        store.resume(start, timedelta(seconds=2), link=DEFAULT_LINK)
-        store.record_cycle(cycle(start), [transition("up", start)], [], start, link=DEFAULT_LINK)
-        steps = [
-            (moment(3, 10), "down", "isp", False), (moment(3, 10.05), None, None, False),
-            (moment(3, 15), None, None, False), (moment(3, 16), "up", None, True),
-            (moment(5, 9), "lan_down", "lan", False), (moment(5, 9.5), None, None, False),
-            (moment(5, 10), "up", None, True),
-        ]
-        for when, state, kind, ok in steps:
-            changes = [transition(state, when, kind)] if state else []
-            store.record_cycle(cycle(when, ok=ok), changes, [], when, link=DEFAULT_LINK)
-        store.record_cycle(cycle(moment(10, 8)), [], [], moment(10, 8), link=DEFAULT_LINK)
-        store.shutdown(moment(10, 8))
-        store.resume(moment(10, 10), timedelta(seconds=2), link=DEFAULT_LINK)
-        store.record_cycle(cycle(moment(10, 10)), [transition("up", moment(10, 10))], [],
-                           moment(10, 10), link=DEFAULT_LINK)
-        store.record_cycle(cycle(moment(20, 0)), [], [], moment(20, 0), link=DEFAULT_LINK)
-    return tmp_path / "watchdog.toml"
 
 
 def test_the_report_counts_each_state_and_lists_the_outages_with_their_tickets(

@@ -85,6 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write the report to FILE instead of printing it")
     report.set_defaults(handler=_lazy("report"))
 
+    evidence = commands.add_parser(
+        "evidence", parents=[common],
+        help="an incident's raw probe results around each start and end, with its report")
+    evidence.add_argument("reference", metavar="REF", help="the ticket, e.g. WD-2026-0007")
+    evidence.add_argument("-o", "--output", metavar="DIR", required=True,
+                          help="the directory to write the files to (created if missing)")
+    evidence.set_defaults(handler=_lazy("evidence"))
+
     listing = commands.add_parser("tickets", parents=[common],
                                   help="open tickets (--all: every ticket)")
     listing.add_argument("--all", action="store_true", help="also closed and recovered ones")

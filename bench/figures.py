@@ -54,6 +54,8 @@ ROWS: dict[str, tuple[str, str, str]] = {
                       "≤ 150 ms, flat"),
     "status.report": ("`watchdog report --month` wall time", "same databases, same runs",
                       "flat"),
+    "status.html": ("`watchdog report --month --format html` wall time",
+                    "same databases, same runs", "≤ 300 ms, flat"),
     "histories.size": ("database size after one simulated year",
                        "generator through the real storage code, defaults", "≤ 100 MB"),
     "targets.datagram": ("targets per cycle (datagram sockets)",
@@ -196,7 +198,8 @@ def size_figure(histories: Sequence[Any], *, quick: bool) -> Figure:
 
 
 def status_figures(rows: Sequence[Any]) -> list[Figure]:
-    """status (≤ 150 ms, flat) and report (flat) medians over the databases (``status.Row``)."""
+    """status (≤ 150 ms, flat), report (flat) and the HTML report (≤ 300 ms, flat) medians over
+    the databases (``status.Row``)."""
     from bench.status import TARGET_MS, is_flat
 
     status = [row.status.median_ms for row in rows]
@@ -223,7 +226,19 @@ def status_figures(rows: Sequence[Any]) -> list[Figure]:
         figure("status.report", f"{listed(report)} ({'flat' if is_flat(report) else 'NOT flat'}"
                f"{reads(report_reads)})", judge(is_flat(report)), medians_ms=report,
                reads_ms=report_reads),
+        *html_figures(rows, listed),
     ]
+
+
+def html_figures(rows: Sequence[Any], listed: Any) -> list[Figure]:
+    """The HTML report's row, when the run timed it (results from before it have none)."""
+    from bench.status import HTML_TARGET_MS, is_flat
+
+    if not rows or any(row.html is None for row in rows):
+        return []
+    html = [row.html.median_ms for row in rows]
+    return [figure("status.html", f"{listed(html)} ({'flat' if is_flat(html) else 'NOT flat'})",
+                   judge(max(html) <= HTML_TARGET_MS and is_flat(html)), medians_ms=html)]
 
 
 def target_figures(results: Sequence[Any]) -> list[Figure]:

@@ -1,4 +1,5 @@
-"""`watchdog status` and `watchdog report --month` wall time on 1 month, 1 year and 3 years.
+"""`watchdog status`, `watchdog report --month` and its HTML: wall time on 1 month, 1 year and
+3 years.
 
     python -m bench.status [--days 30,365,1095] [--runs 20] [--json FILE]
 
@@ -9,13 +10,14 @@ reused while their history ended less than ``MAX_AGE`` ago (``watchdog status`` 
 last 24 h, 7 d and 30 d from the real clock, so a history that ended long ago would leave
 those windows empty); building all three takes a few minutes.
 
-Each run is the real command as a new process, ``python -m watchdog status`` and
+Each run is the real command as a new process, ``python -m watchdog status``,
 ``python -m watchdog report --month YYYY-MM`` (the month of a week ago, which every
-database holds): start-up, config, the read-only queries and the rendering, what a person
-waits for. One warm-up run per command and database, then ``--runs`` timed rounds in which
-every command runs once on every database (taking turns, so that load from elsewhere falls
-on all alike); the figure is the median. "Flat" means the three medians lie within
-``FLAT_MS`` ms or ``FLAT_RATIO`` of the smallest, whichever is larger.
+database holds) and the same report ``--format html``: start-up, config, the read-only
+queries and the rendering, what a person waits for. One warm-up run per command and
+database, then ``--runs`` timed rounds in which every command runs once on every database
+(taking turns, so that load from elsewhere falls on all alike); the figure is the median.
+"Flat" means the three medians lie within ``FLAT_MS`` ms or ``FLAT_RATIO`` of the smallest,
+whichever is larger.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ DEFAULT_RUNS = 20
 DEFAULT_SEED = 1
 MAX_AGE = timedelta(hours=24)
 TARGET_MS = 150.0
+HTML_TARGET_MS = 300.0
 FLAT_MS = 10.0
 FLAT_RATIO = 0.2
 CONFIG = """\
@@ -219,9 +222,9 @@ class Timing:
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One database: its size, both commands' timings, and the median time of their reads
-    alone (``read_status``, ``read_period`` in this process: what grows with the data, apart
-    from the interpreter's start-up)."""
+    """One database: its size, the commands' timings (``html``: the month's HTML report), and
+    the median time of their reads alone (``read_status``, ``read_period`` in this process:
+    what grows with the data, apart from the interpreter's start-up)."""
 
     days: int
     size_mb: float
@@ -230,16 +233,18 @@ class Row:
     history: dict[str, Any]
     status_read_ms: float | None = None
     report_read_ms: float | None = None
+    html: Timing | None = None
 
 
 def read_times(path: Path, month: str, repeat: int = 21) -> tuple[float, float]:
     """Median ms of ``read_status`` and of the month's ``read_period`` on ``path``, now."""
-    from watchdog.cli.report import month_bounds
+    from watchdog.report.period import month as month_period
     from watchdog.store.reader import read_status
     from watchdog.store.report_reader import read_period
 
     now = datetime.now(UTC)
-    start, end = month_bounds(month, UTC, now)
+    period = month_period(month, UTC, now)
+    start, end = period.start, period.end
 
     def median_ms(call: Any) -> float:
         timings = []
@@ -273,12 +278,12 @@ def measure(days_list: Sequence[int], runs: int, *, month: str | None = None,
     commands: list[list[str]] = []
     for found in histories:
         config = str(write_config(found.path))
-        commands += [[*base, "status", "--config", config],
-                     [*base, "report", "--month", month, "--config", config]]
+        report = [*base, "report", "--month", month, "--config", config]
+        commands += [[*base, "status", "--config", config], report, [*report, "--format", "html"]]
     timings = time_commands(commands, runs)
-    rows = [Row(found.days, round(found.size_bytes / 1e6, 1), Timing.of(timings[2 * index]),
-                Timing.of(timings[2 * index + 1]), found.as_json(),
-                *read_times(found.path, month))
+    rows = [Row(found.days, round(found.size_bytes / 1e6, 1), Timing.of(timings[3 * index]),
+                Timing.of(timings[3 * index + 1]), found.as_json(),
+                *read_times(found.path, month), html=Timing.of(timings[3 * index + 2]))
             for index, found in enumerate(histories)]
     return rows, month
 
@@ -286,11 +291,13 @@ def measure(days_list: Sequence[int], runs: int, *, month: str | None = None,
 def table(rows: Sequence[Row]) -> str:
     """Per database: size, then each command's median and max."""
     lines = [f"{'history':>8}  {'db size':>9}  {'status median':>14}  {'max':>8}  "
-             f"{'report median':>14}  {'max':>8}  reads (status / report)", "-" * 96]
+             f"{'report median':>14}  {'max':>8}  {'html median':>12}  "
+             "reads (status / report)", "-" * 110]
     for row in rows:
+        html = f"{row.html.median_ms:>9} ms" if row.html else f"{'—':>12}"
         lines.append(f"{row.days:>6} d  {row.size_mb:>6} MB  {row.status.median_ms:>11} ms"
                      f"  {row.status.max_ms:>5} ms  {row.report.median_ms:>11} ms"
-                     f"  {row.report.max_ms:>5} ms  {row.status_read_ms} / "
+                     f"  {row.report.max_ms:>5} ms  {html}  {row.status_read_ms} / "
                      f"{row.report_read_ms} ms")
     status = [row.status.median_ms for row in rows]
     report = [row.report.median_ms for row in rows]

@@ -234,6 +234,18 @@ def test_status_rows_want_150_ms_and_flat_report_rows_flat() -> None:
     assert status_figures(slow)[0].verdict == "MISSED"
 
 
+def test_the_html_report_row_wants_300_ms_and_flat_when_it_was_timed() -> None:
+    rows = [Row(30, 45.0, timing(80), timing(120), {}, html=timing(180)),
+            Row(365, 81.0, timing(85), timing(125), {}, html=timing(190))]
+    *_, html = status_figures(rows)
+    assert html.key == "status.html" and html.verdict == "ok"
+    assert html.measured.startswith("1 month 180 ms · 1 year 190 ms (flat")
+    slow = [Row(30, 45.0, timing(80), timing(120), {}, html=timing(320))]
+    assert status_figures(slow)[-1].verdict == "MISSED"
+    # Results written before the HTML report was timed have no such row.
+    assert len(status_figures([Row(30, 45.0, timing(80), timing(120), {})])) == 2
+
+
 def size_result(mode: str, targets: int, wall: float, lost: int = 0) -> SizeResult:
     return SizeResult(mode, targets, [CycleRun(wall, wall, targets * 2, lost, 0, {})] * 3, 1.0)
 

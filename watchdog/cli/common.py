@@ -10,13 +10,18 @@ from typing import Any
 from watchdog.config import Config, humanize, load_config
 
 
-def config_from(args: argparse.Namespace, *, secrets: bool = False) -> Config:
+def config_from(
+    args: argparse.Namespace, *, secrets: bool = False, check_holidays: bool = False
+) -> Config:
     """The validated config for ``args`` (``--config``, ``--database``).
 
     Secrets are read only by the commands that send (``run``, ``notify-test``) and by
     ``config check``: a group member's ``status`` never needs the root-only secret files.
+    The holidays' country is looked up (``check_holidays``) by the commands that count
+    business time (``run``, ``config check``), so ``status`` never imports `holidays`.
     """
-    return load_config(args.config, database=args.database, secrets=secrets)
+    return load_config(args.config, database=args.database, secrets=secrets,
+                       check_holidays=check_holidays)
 
 
 def local_time(moment: datetime, zone: tzinfo, now: datetime | None = None) -> str:

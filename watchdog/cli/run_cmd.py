@@ -9,13 +9,14 @@ from watchdog.config import Config
 
 
 def command(args: argparse.Namespace) -> int:
-    config = config_from(args, secrets=True)
+    config = config_from(args, secrets=True, check_holidays=True)
     from watchdog import logs
 
     logs.configure()
     from watchdog.daemon.runner import run
 
     def reload_config() -> Config:
-        return config_from(args, secrets=True)  # the same lookup as at start (SIGHUP)
+        # The same lookup and checks as at start (SIGHUP).
+        return config_from(args, secrets=True, check_holidays=True)
 
     return run(config, reload_config)

@@ -209,7 +209,8 @@ def _default_open_after() -> dict[OutageKind, timedelta]:
 class IncidentsConfig:
     # How long an outage lasts before a ticket is opened, per outage kind.
     open_after: dict[OutageKind, timedelta] = field(default_factory=_default_open_after)
-    # Reminder steps, counted from the outage's start: "gtr" is isp.gtr.
+    # Reminder steps, counted from the outage's start; "gtr" is when isp.gtr runs out, as
+    # [contract] counts it (business hours, from the ticket...).
     escalation: list[str] = field(default_factory=lambda: ["gtr", "24h", "72h"])
     # After the last step, remind again this often until the repair.
     repeat_every: timedelta = field(default=timedelta(hours=24), metadata=_limits(_seconds(60)))

@@ -14,6 +14,7 @@ from tests.store.store_helpers import cycle, transition
 from watchdog.cli import main
 from watchdog.errors import EX_USAGE
 from watchdog.incidents.service import IncidentService
+from watchdog.incidents.ticket_actions import set_provider_ref
 from watchdog.store.writer import Store
 from watchdog.vocabulary import DEFAULT_LINK
 
@@ -52,6 +53,8 @@ def site(tmp_path: Path) -> Path:
         store.record_cycle(cycle(moment(10, 10)), [transition("up", moment(10, 10))], [],
                            moment(10, 10), link=DEFAULT_LINK)
         store.record_cycle(cycle(moment(20, 0)), [], [], moment(20, 0), link=DEFAULT_LINK)
+        with store.write() as session:
+            set_provider_ref(session, "WD-2026-0001", "4411-XYZ", moment(4, 9))
     return tmp_path / "watchdog.toml"
 
 
@@ -74,8 +77,9 @@ def test_the_report_counts_each_state_and_lists_the_outages_with_their_tickets(
     assert data["provider_availability_percent"] == pytest.approx(
         100 * (watched - 7 * 3600) / (watched - 3600))
     outages = data["outages"]
-    assert [(o["kind"], o["reference"], o["gtr_breached"]) for o in outages] == [
-        ("isp", "WD-2026-0001", True), ("lan", "WD-2026-0002", False)]
+    assert [(o["kind"], o["reference"], o["provider_ref"], o["gtr_breached"])
+            for o in outages] == [("isp", "WD-2026-0001", "4411-XYZ", True),
+                                  ("lan", "WD-2026-0002", None, False)]
     assert outages[0]["reminders_sent"] == 1
 
 
@@ -85,8 +89,8 @@ def test_the_report_reads_like_a_claim(site: Path, capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert out.startswith("Connectivity report — Example Office — 2026-11")
     assert "Line FTTH-42, Example Telecom, guaranteed repair time 4 h" in out
-    assert "#1    isp Tue 03 Nov 11:00 → Tue 03 Nov 17:00  6 h  (WD-2026-0001, GTR breached, " \
-           "1 reminder(s))" in out
+    assert "#1    isp Tue 03 Nov 11:00 → Tue 03 Nov 17:00  6 h  (WD-2026-0001, provider ref " \
+           "4411-XYZ, GTR breached, 1 reminder(s))" in out
     assert "not watched: 2 h" in out
 
 

@@ -67,8 +67,8 @@ def as_json(report: PeriodReport, zone: tzinfo) -> dict[str, Any]:
             {"id": o.id, "kind": o.kind, "started_at": iso(o.started_at, zone),
              "ended_at": iso(o.ended_at, zone), "seconds_in_period": round(o.seconds_in_period),
              "cause": o.cause, "unobserved_s": round(o.unobserved_seconds),
-             "reference": o.reference, "gtr_breached": o.gtr_breached,
-             "reminders_sent": o.reminders_sent}
+             "reference": o.reference, "provider_ref": o.provider_ref,
+             "gtr_breached": o.gtr_breached, "reminders_sent": o.reminders_sent}
             for o in report.outages
         ],
     }
@@ -114,6 +114,8 @@ def render(report: PeriodReport, config: Config, zone: tzinfo) -> str:
         facts = []
         if outage.reference:
             facts.append(outage.reference)
+        if outage.provider_ref:
+            facts.append(f"provider ref {outage.provider_ref}")
         if outage.gtr_breached:
             facts.append("GTR breached")
         if outage.reminders_sent:

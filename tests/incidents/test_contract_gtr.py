@@ -152,3 +152,11 @@ def test_a_gtr_counted_from_the_providers_reference_waits_for_it(tmp_path: Path)
         assert line.reminders() == [(text(FRIDAY_17 + timedelta(hours=6, minutes=30)),
                                      "reminder 1 (gtr) (guaranteed repair time exceeded) to "
                                      "isp")]
+
+
+def test_a_reloaded_config_brings_its_contract(tmp_path: Path) -> None:
+    service = IncidentService(config_for(tmp_path, ""))
+    assert service.terms.gtr_counted == "24/7"
+    assert service.terms is service.terms  # built once per config
+    service.config = config_for(tmp_path, BUSINESS_HOURS)  # what SIGHUP does
+    assert service.terms.gtr_counted == "business_hours"

@@ -67,11 +67,15 @@ class IncidentService:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._terms: tuple[Config, ContractTerms] | None = None
 
     @property
     def terms(self) -> ContractTerms:
-        """The contract's terms, from the config in force (the daemon swaps it on SIGHUP)."""
-        return ContractTerms.from_config(self.config)
+        """The contract's terms, from the config in force (the daemon swaps it on SIGHUP);
+        built once per config (the site's zone may be read from /etc/localtime)."""
+        if self._terms is None or self._terms[0] is not self.config:
+            self._terms = (self.config, ContractTerms.from_config(self.config))
+        return self._terms[1]
 
     # --- the cycle hook ----------------------------------------------------------------
 

@@ -19,8 +19,6 @@ from watchdog.contract.calendar import (
     add_counted,
     business_seconds,
     counted_seconds,
-    holiday_problems,
-    public_holidays,
 )
 
 PARIS_OFFICE = office()
@@ -166,20 +164,3 @@ def test_days_off_say_why() -> None:
         "closed day")
     no_holidays = BusinessCalendar(zone=PARIS)
     assert no_holidays.is_business_day(date(2026, 11, 11))
-
-
-def test_alsace_moselle_is_the_libraries_other_name_for_moselle() -> None:
-    assert public_holidays("FR", "Alsace-Moselle", 2027) == public_holidays("FR", "57", 2027)
-    extra = set(public_holidays("FR", "57", 2027)) - set(public_holidays("FR", "", 2027))
-    assert extra == {date(2027, 3, 26), date(2027, 12, 26)}
-
-
-def test_holiday_problems_name_the_key_and_the_fix() -> None:
-    assert holiday_problems("FR", "57") == []
-    assert holiday_problems("FR", "") == []
-    ((key, message),) = holiday_problems("XX", "")
-    assert key == "contract.business_hours.holidays_country"
-    assert "'XX' is not a country the holidays library knows" in message
-    ((key, message),) = holiday_problems("FR", "99")
-    assert key == "contract.business_hours.holidays_subdivision"
-    assert "'99' is not a subdivision of FR" in message and "57" in message

@@ -11,19 +11,16 @@ Times come in and go out as aware datetimes (UTC by convention); the zone is onl
 find where each local day and its opening hours fall. ``excluded`` intervals (declared
 maintenance windows) are never counted.
 
-The `holidays` library is imported on the first question about a holiday, never at import
-(``watchdog status`` must not pay for it).
+Public holidays come from ``public_holidays`` (the `holidays` library, on first use).
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from types import MappingProxyType
+
+from watchdog.contract.public_holidays import public_holidays
 
 #: An interval [start, end) of aware datetimes.
 Interval = tuple[datetime, datetime]
@@ -60,8 +57,8 @@ class BusinessCalendar:
         if day in self.closed_days:
             return "closed day"
         if self.holidays_country:
-            return _public_holidays(self.holidays_country, self.holidays_subdivision,
-                                    day.year).get(day)
+            return public_holidays(self.holidays_country, self.holidays_subdivision,
+                                   day.year).get(day)
         return None
 
     def is_business_day(self, day: date) -> bool:
@@ -195,55 +192,3 @@ def add_counted(
             return left + remaining
         remaining -= right - left
     return cursor  # not reached: the stretches never end
-
-
-def public_holidays(country: str, subdivision: str, year: int) -> dict[date, str]:
-    """The public holidays of ``country`` (and ``subdivision``) in ``year``: day → name.
-
-    From the `holidays` library, imported here on first use and kept per year. Raises
-    ``NotImplementedError`` (the library's) for an unknown country or subdivision; the
-    config's check (``holiday_problems``) refuses those first.
-    """
-    return dict(_public_holidays(country, subdivision, year))
-
-
-@functools.lru_cache(maxsize=64)
-def _public_holidays(country: str, subdivision: str, year: int) -> Mapping[date, str]:
-    import holidays
-
-    with _old_names_accepted():
-        found = holidays.country_holidays(country, subdiv=subdivision or None, years=year)
-    # Read-only: the cache hands the same mapping to every caller.
-    return MappingProxyType({day: str(name) for day, name in sorted(found.items())})
-
-
-def holiday_problems(country: str, subdivision: str) -> list[tuple[str, str]]:
-    """What is wrong with a holidays country and subdivision, as (key path, what and the
-    fix) for the config loader; empty when the `holidays` library knows them."""
-    import holidays
-
-    where = "contract.business_hours"
-    supported = holidays.list_supported_countries()
-    if country not in supported:
-        return [(f"{where}.holidays_country", f"{country!r} is not a country the holidays "
-                 "library knows; write its ISO 3166 code, for example \"FR\", or leave it "
-                 "empty for no public holidays")]
-    if not subdivision:
-        return []
-    try:
-        with _old_names_accepted():
-            holidays.country_holidays(country, subdiv=subdivision)
-    except NotImplementedError:
-        known = ", ".join(str(code) for code in supported[country]) or "none"
-        return [(f"{where}.holidays_subdivision", f"{subdivision!r} is not a subdivision of "
-                 f"{country} in the holidays library; use one of {known}, or leave it empty")]
-    return []
-
-
-@contextlib.contextmanager
-def _old_names_accepted() -> Iterator[None]:
-    """The library warns about some old names (``"Alsace-Moselle"`` for ``"57"``) that still
-    work: accepted quietly. When a release drops one, the config check names the codes."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        yield

@@ -45,7 +45,7 @@ PROBE_KINDS: Final[tuple[ProbeKind, ...]] = get_args(ProbeKind)
 #: A line of an incident's timeline (``incident_event.kind``).
 IncidentEventKind = Literal[
     "started", "ticket_opened", "reminder", "reopened", "recovered", "closed", "acked", "note",
-    "sent", "failed", "skipped",
+    "sent", "failed", "skipped", "provider_ref",
 ]
 INCIDENT_EVENT_KINDS: Final[tuple[IncidentEventKind, ...]] = get_args(IncidentEventKind)
 

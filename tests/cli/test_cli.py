@@ -14,7 +14,7 @@ import time_machine
 from tests.cli.conftest import LOOPBACK_CONFIG
 from tests.store.store_helpers import at, cycle, transition
 from watchdog.cli import main
-from watchdog.errors import EX_CONFIG, EX_NOINPUT, EX_USAGE
+from watchdog.errors import EX_CONFIG, EX_NOINPUT, EX_USAGE, ConfigError
 from watchdog.store.writer import Store
 from watchdog.vocabulary import DEFAULT_LINK
 
@@ -208,3 +208,29 @@ def test_status_says_what_has_been_done_about_the_outage(
     assert json.loads(out)["ticket"] == {
         "reference": "WD-2025-0001", "opened_at": "2025-03-01T12:05:00+00:00",
         "reminders_sent": 0, "gtr_breached": False, "cuts": 1, "messages_waiting": 5}
+
+
+def test_run_checks_the_holidays_country_and_learns_its_days_from_a_child(
+    config: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import watchdog.daemon.runner as runner
+    from watchdog import logs
+    from watchdog.contract import public_holidays
+
+    monkeypatch.setattr(logs, "configure", lambda: None)  # the test run keeps its logging
+    monkeypatch.setattr(public_holidays, "_use_child", False)
+    monkeypatch.setattr(public_holidays, "_known", {})
+    started = []
+    monkeypatch.setattr(runner, "run", lambda config, reload: started.append((config, reload))
+                        or 0)
+    contract = '[contract.business_hours]\nholidays_country = "FR"\nholidays_subdivision = "57"\n'
+    config.write_text(LOOPBACK_CONFIG + contract)
+    with time_machine.travel(at(0), tick=False):
+        assert run(capsys, "run", "--config", str(config))[0] == 0
+    assert public_holidays._use_child  # the daemon never imports the library itself
+    assert sorted(public_holidays._known) == [("FR", "57", year) for year in (2024, 2025, 2026)]
+    ((loaded, reload),) = started
+    assert loaded.contract.business_hours.holidays_subdivision == "57"
+    config.write_text(LOOPBACK_CONFIG + contract.replace('"57"', '"99"'))
+    with pytest.raises(ConfigError, match="holidays_subdivision: '99' is not a subdivision"):
+        reload()  # a SIGHUP with a bad subdivision keeps the running config

@@ -48,7 +48,8 @@ from watchdog.store.writer import Store
 REFERENCE = "WD-2025-0001"
 TICKET_KEYS = {"reference", "kind", "started_at", "ended_at", "ticket_opened_at", "closed_at",
                "closed_by", "acked_at", "reminders_sent", "gtr_breached", "cuts", "cause",
-               "pending_messages"}
+               "pending_messages", "provider_ref", "provider_ref_at"}
+TIMELINE_KEYS = {"at", "kind", "text", "channel", "author", "recorded_at"}
 MESSAGE_KEYS = {"id", "channel", "event", "status", "reference", "event_at", "due_at",
                 "sent_at", "attempts", "last_error"}
 
@@ -175,7 +176,7 @@ def test_tickets_json_keeps_its_shape(site: Rig, capsys: pytest.CaptureFixture[s
         "reference": REFERENCE, "kind": "isp", "started_at": "2025-03-01T13:01:00+01:00",
         "ended_at": "2025-03-01T18:00:00+01:00", "ticket_opened_at": "2025-03-01T13:03:00+01:00",
         "closed_at": None, "acked_at": None, "reminders_sent": 1, "gtr_breached": True,
-        "cuts": 1, "pending_messages": 0,
+        "cuts": 1, "pending_messages": 0, "provider_ref": None, "provider_ref_at": None,
     }
     assert json.loads(run(capsys, site, "tickets", "--json")[1]) == []  # none open now
 
@@ -184,7 +185,7 @@ def test_tickets_json_keeps_its_shape(site: Rig, capsys: pytest.CaptureFixture[s
     detail = json.loads(out)
     assert set(detail) == TICKET_KEYS | {"timeline", "messages"}
     assert [event["kind"] for event in detail["timeline"]][:2] == ["started", "ticket_opened"]
-    assert all(set(event) == {"at", "kind", "text", "channel"} for event in detail["timeline"])
+    assert all(set(event) == TIMELINE_KEYS for event in detail["timeline"])
     assert all(set(message) == MESSAGE_KEYS for message in detail["messages"])
     assert {message["status"] for message in detail["messages"]} == {"sent"}
 
@@ -293,6 +294,65 @@ def test_ticket_note_adds_the_text_to_the_timeline(
     assert ("note", "the technician comes on Monday", None) in timeline(site.database)
     show = run(capsys, site, "ticket", "show", REFERENCE)[1]
     assert "  2025-03-01 13:15  note          the technician comes on Monday" in show
+
+
+def test_a_call_made_earlier_is_noted_at_its_time_with_who_made_it(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_ticket(site)
+    with time_machine.travel(at(3600), tick=False):
+        code, out, err = run(capsys, site, "ticket", "note", REFERENCE, "called the hotline",
+                             "--at", "2025-03-01 13:40", "--by", "Jane Doe")
+    assert (code, err) == (0, "")
+    assert out == f"{REFERENCE}: called the hotline (at 2025-03-01 13:40, by Jane Doe)\n"
+    show = run(capsys, site, "ticket", "show", REFERENCE)[1]
+    assert ("  2025-03-01 13:40  note          called the hotline (by Jane Doe, written "
+            "2025-03-01 14:00)") in show
+    detail = json.loads(run(capsys, site, "ticket", "show", REFERENCE, "--json")[1])
+    (note,) = [event for event in detail["timeline"] if event["kind"] == "note"]
+    assert note == {"at": "2025-03-01T13:40:00+01:00", "kind": "note",
+                    "text": "called the hotline", "channel": None, "author": "Jane Doe",
+                    "recorded_at": "2025-03-01T14:00:00+01:00"}
+
+
+def test_the_providers_reference_shows_on_the_ticket_and_its_timeline(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    open_ticket(site)
+    with time_machine.travel(at(3600), tick=False):
+        code, out, _ = run(capsys, site, "ticket", "provider-ref", REFERENCE, "4411-XYZ",
+                           "--at", "2025-03-01T12:50:00+00:00")
+        assert (code, out) == (0, f"{REFERENCE}: the provider's reference: 4411-XYZ "
+                                  "(at 2025-03-01 13:50)\n")
+        listed = run(capsys, site, "tickets")[1]
+    assert "(provider ref 4411-XYZ, 0 reminder(s))" in listed
+    (ticket,) = json.loads(run(capsys, site, "tickets", "--json")[1])
+    assert (ticket["provider_ref"], ticket["provider_ref_at"]) == (
+        "4411-XYZ", "2025-03-01T13:50:00+01:00")
+    show = run(capsys, site, "ticket", "show", REFERENCE)[1]
+    assert ("  2025-03-01 13:50  provider_ref  the provider's reference: 4411-XYZ (written "
+            "2025-03-01 14:00)") in show
+
+
+@pytest.mark.parametrize(("at_text", "words"), [
+    ("yesterday", "--at 'yesterday' is not a time; write it as \"YYYY-MM-DD HH:MM\" in the "
+                  "site's time zone"),
+    ("2025-03-01 15:00", "2025-03-01 15:00:00 CET is in the future"),
+    ("2025-03-01 12:00", "2025-03-01 12:00:00 CET is before WD-2025-0001 began "
+                         "(2025-03-01 13:01:00 CET)"),
+    ("2024-10-27 02:30", "--at '2024-10-27 02:30' falls in the hour the clocks change in "
+                         "Europe/Paris; add the offset"),
+], ids=["not a time", "future", "before the outage", "DST fold"])
+def test_a_bad_at_is_one_sentence_and_exit_64(
+    site: Rig, capsys: pytest.CaptureFixture[str], at_text: str, words: str
+) -> None:
+    open_ticket(site)
+    before = timeline(site.database)
+    with time_machine.travel(at(3600), tick=False):
+        code, out, err = run(capsys, site, "ticket", "note", REFERENCE, "text", "--at", at_text)
+    assert (code, out) == (EX_USAGE, "")
+    assert err.startswith(f"watchdog: {words}") and err.count("\n") == 1, err
+    assert timeline(site.database) == before
 
 
 def test_ticket_close_stops_the_reminders_and_closing_twice_is_one_sentence(

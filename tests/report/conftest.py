@@ -10,6 +10,7 @@ import pytest
 from tests.incidents.conftest import make_config
 from tests.store.store_helpers import cycle, transition
 from watchdog.incidents.service import IncidentService
+from watchdog.incidents.ticket_actions import set_provider_ref
 from watchdog.store.writer import Store
 from watchdog.vocabulary import DEFAULT_LINK
 
@@ -48,6 +49,8 @@ def site(tmp_path: Path) -> Path:
         store.record_cycle(cycle(moment(10, 10)), [transition("up", moment(10, 10))], [],
                            moment(10, 10), link=DEFAULT_LINK)
         store.record_cycle(cycle(moment(20, 0)), [], [], moment(20, 0), link=DEFAULT_LINK)
+        with store.write() as session:
+            set_provider_ref(session, "WD-2026-0001", "4411-XYZ", moment(4, 9))
     return tmp_path / "watchdog.toml"
 
 

@@ -37,8 +37,9 @@ def test_the_report_counts_each_state_and_lists_the_outages_with_their_tickets(
     assert figures["provider_availability_percent"] == pytest.approx(
         100 * (watched - 7 * 3600) / (watched - 3600))
     outages = data["outages"]
-    assert [(o["kind"], o["ticket"], o["gtr_breached"]) for o in outages] == [
-        ("isp", "WD-2026-0001", True), ("lan", "WD-2026-0002", False)]
+    assert [(o["kind"], o["ticket"], o["provider_ref"], o["gtr_breached"])
+            for o in outages] == [("isp", "WD-2026-0001", "4411-XYZ", True),
+                                  ("lan", "WD-2026-0002", None, False)]
     assert outages[0]["started_at"] == "2026-11-03T11:00:00.000+01:00"
     assert (outages[0]["duration_s"], outages[0]["seconds_in_period"]) == (6 * 3600, 6 * 3600)
     assert outages[0]["reminders_sent"] == 1
@@ -49,7 +50,7 @@ def test_the_report_counts_each_state_and_lists_the_outages_with_their_tickets(
     assert data["days"][2]["mark"] == "down" and data["days"][4]["mark"] == "lan_down"
     assert [t["reference"] for t in data["tickets"]] == ["WD-2026-0001", "WD-2026-0002"]
     assert [e["kind"] for e in data["tickets"][0]["timeline"]] == [
-        "started", "ticket_opened", "reminder", "recovered"]
+        "started", "ticket_opened", "reminder", "recovered", "provider_ref"]
 
 
 def test_the_report_reads_like_a_claim(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,7 +61,8 @@ def test_the_report_reads_like_a_claim(site: Path, capsys: pytest.CaptureFixture
     assert "Line FTTH-42, Example Telecom" in out
     assert "Guaranteed time to repair: 4 h (counted 24/7)" in out
     assert ("#1 provider: 2026-11-03 11:00:00.000 CET → 2026-11-03 17:00:00.000 CET" in out)
-    assert "Duration 6 h; In this period 6 h; Ticket WD-2026-0001; Repair time exceeded" in out
+    assert ("Duration 6 h; In this period 6 h; Ticket WD-2026-0001; Provider's ref. 4411-XYZ; "
+            "Repair time exceeded") in out
     assert "not observed 2 h 30 min" in out
 
 

@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON for programs")
     listing.set_defaults(handler=_lazy("tickets"))
 
-    ticket = commands.add_parser("ticket", help="one ticket: show, ack, note, close")
+    ticket = commands.add_parser("ticket",
+                                 help="one ticket: show, ack, note, provider-ref, close")
     ticket_commands = ticket.add_subparsers(dest="ticket_command", metavar="ACTION",
                                             parser_class=_Parser)
     ticket_commands.required = True
@@ -115,7 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     note = ticket_commands.add_parser("note", parents=[common], help="add a note to the timeline")
     note.add_argument("reference", metavar="REF")
     note.add_argument("text", nargs="+", metavar="TEXT")
+    provider = ticket_commands.add_parser(
+        "provider-ref", parents=[common],
+        help="record the provider's own reference for the ticket (it acknowledged it)")
+    provider.add_argument("reference", metavar="REF")
+    provider.add_argument("provider_ref", metavar="PROVIDER_REF", help="e.g. 4411-XYZ")
+    for sub in (note, provider):
+        sub.add_argument("--at", metavar="TIME",
+                         help="when it happened, e.g. \"2026-11-26 09:40\" in the site's time "
+                              "zone (default: now)")
+        sub.add_argument("--by", metavar="NAME", help="who called or wrote it")
     note.set_defaults(handler=_lazy("ticket_change", "note"))
+    provider.set_defaults(handler=_lazy("ticket_change", "provider_ref"))
 
     outbox = commands.add_parser("outbox", parents=[common],
                                  help="messages not delivered yet, with their last error")

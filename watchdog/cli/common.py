@@ -4,19 +4,47 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from watchdog.config import Config, humanize, load_config
+from watchdog.errors import EX_USAGE, UserError
 
 
-def config_from(args: argparse.Namespace, *, secrets: bool = False) -> Config:
+def config_from(
+    args: argparse.Namespace, *, secrets: bool = False, check_holidays: bool = False
+) -> Config:
     """The validated config for ``args`` (``--config``, ``--database``).
 
     Secrets are read only by the commands that send (``run``, ``notify-test``) and by
     ``config check``: a group member's ``status`` never needs the root-only secret files.
+    The holidays' country is looked up (``check_holidays``) by the commands that count
+    business time (``run``, ``config check``), so ``status`` never imports `holidays`.
     """
-    return load_config(args.config, database=args.database, secrets=secrets)
+    return load_config(args.config, database=args.database, secrets=secrets,
+                       check_holidays=check_holidays)
+
+
+def parse_local_time(text: str, zone: tzinfo, option: str) -> datetime:
+    """An instant a person typed for ``option``: ``2026-11-26 09:40`` in the site's ``zone``,
+    or ISO-8601 with an offset (``2026-11-26T09:40+01:00``); aware UTC.
+
+    Raises ``UserError`` (exit 64) for anything else, and for a local time the clocks skip or
+    pass twice when they change (say which with an offset).
+    """
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UserError(f"{option} {text!r} is not a time; write it as \"YYYY-MM-DD HH:MM\" "
+                        "in the site's time zone, or with an offset such as "
+                        "2026-11-26T09:40+01:00", EX_USAGE) from None
+    if moment.tzinfo is None:
+        first, second = moment.replace(tzinfo=zone, fold=0), moment.replace(tzinfo=zone, fold=1)
+        if first.utcoffset() != second.utcoffset():
+            raise UserError(f"{option} {text!r} falls in the hour the clocks change in {zone}; "
+                            "add the offset, for example 2026-10-25T02:30+01:00", EX_USAGE)
+        moment = first
+    return moment.astimezone(UTC)
 
 
 def local_time(moment: datetime, zone: tzinfo, now: datetime | None = None) -> str:

@@ -9,5 +9,5 @@ from watchdog.config import dump_config
 
 
 def command(args: argparse.Namespace) -> int:
-    print(dump_config(config_from(args, secrets=True)), end="")
+    print(dump_config(config_from(args, secrets=True, check_holidays=True)), end="")
     return 0

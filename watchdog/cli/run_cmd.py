@@ -4,18 +4,36 @@ from __future__ import annotations
 
 import argparse
 
+from watchdog import clock
 from watchdog.cli.common import config_from
 from watchdog.config import Config
+from watchdog.contract import public_holidays
+from watchdog.errors import ConfigError
 
 
 def command(args: argparse.Namespace) -> int:
-    config = config_from(args, secrets=True)
+    # The holidays library would stay in the daemon's memory (~17 MB): a child computes them.
+    public_holidays.in_child()
+
+    def daemon_config() -> Config:
+        """The config, checked, and the public holidays it needs known before any cycle."""
+        config = config_from(args, secrets=True, check_holidays=True)
+        hours = config.contract.business_hours
+        if hours.holidays_country:
+            year = clock.utcnow().year
+            try:
+                public_holidays.preload(hours.holidays_country, hours.holidays_subdivision,
+                                        [year - 1, year, year + 1])
+            except ValueError as error:
+                raise ConfigError([f"{config.source}: contract.business_hours."
+                                   f"holidays_country: {error}"]) from None
+        return config
+
+    config = daemon_config()
     from watchdog import logs
 
     logs.configure()
     from watchdog.daemon.runner import run
 
-    def reload_config() -> Config:
-        return config_from(args, secrets=True)  # the same lookup as at start (SIGHUP)
-
-    return run(config, reload_config)
+    # SIGHUP: the same lookup and checks as at start.
+    return run(config, daemon_config)

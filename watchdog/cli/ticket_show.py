@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import argparse
 
-from watchdog.cli.common import config_from, iso, local_time, print_json
-from watchdog.cli.ticket_views import message_json, message_line, ticket_json, ticket_line
+from watchdog.cli.common import config_from, print_json
+from watchdog.cli.ticket_views import (
+    message_json,
+    message_line,
+    ticket_json,
+    ticket_line,
+    timeline_json,
+    timeline_line,
+)
 from watchdog.config.zone import site_zone
 from watchdog.store.ticket_reader import read_ticket
 from watchdog.vocabulary import UNDELIVERED_STATUSES
@@ -20,16 +27,14 @@ def command(args: argparse.Namespace) -> int:
     detail = read_ticket(config.storage.database, args.reference)
     if args.json:
         print_json({**ticket_json(detail.ticket, zone),
-                    "timeline": [{"at": iso(e.at, zone), "kind": e.kind, "text": e.text,
-                                  "channel": e.channel} for e in detail.timeline],
+                    "timeline": [timeline_json(e, zone) for e in detail.timeline],
                     "messages": [message_json(m, zone) for m in detail.messages]})
         return 0
     print(ticket_line(detail.ticket, zone))
     print(f"  {detail.ticket.cause}")
     print()
     for event in detail.timeline:
-        where = f" [{event.channel}]" if event.channel else ""
-        print(f"  {local_time(event.at, zone)}  {event.kind:<13} {event.text}{where}")
+        print(timeline_line(event, zone))
     waiting = [m for m in detail.messages if m.status in UNDELIVERED_STATUSES]
     if waiting:
         print()

@@ -11,7 +11,7 @@ from typing import Any
 
 from watchdog import clock
 from watchdog.cli.common import duration, iso, local_time
-from watchdog.store.ticket_reader import MessageRow, TicketRow
+from watchdog.store.ticket_reader import MessageRow, TicketRow, TimelineRow
 
 
 def ticket_json(ticket: TicketRow, zone: tzinfo) -> dict[str, Any]:
@@ -23,7 +23,26 @@ def ticket_json(ticket: TicketRow, zone: tzinfo) -> dict[str, Any]:
         "acked_at": iso(ticket.acked_at, zone), "reminders_sent": ticket.reminders_sent,
         "gtr_breached": ticket.gtr_breached, "cuts": ticket.cuts, "cause": ticket.cause,
         "pending_messages": ticket.pending_messages,
+        "provider_ref": ticket.provider_ref,
+        "provider_ref_at": iso(ticket.provider_ref_at, zone),
     }
+
+
+def timeline_json(event: TimelineRow, zone: tzinfo) -> dict[str, Any]:
+    return {"at": iso(event.at, zone), "kind": event.kind, "text": event.text,
+            "channel": event.channel, "author": event.author,
+            "recorded_at": iso(event.recorded_at, zone)}
+
+
+def timeline_line(event: TimelineRow, zone: tzinfo) -> str:
+    """``  2026-11-26 09:40  note          called the hotline (by Jane, written
+    2026-11-27 10:02)``: a line written after the fact says when."""
+    where = f" [{event.channel}]" if event.channel else ""
+    who = [f"by {event.author}"] if event.author else []
+    if event.recorded_at is not None:
+        who.append(f"written {local_time(event.recorded_at, zone)}")
+    written = f" ({', '.join(who)})" if who else ""
+    return f"  {local_time(event.at, zone)}  {event.kind:<13} {event.text}{where}{written}"
 
 
 def message_json(message: MessageRow, zone: tzinfo) -> dict[str, Any]:
@@ -46,6 +65,8 @@ def ticket_line(ticket: TicketRow, zone: tzinfo) -> str:
     if ticket.closed_by == "manual":
         state += ", closed by hand"
     extras = [f"{ticket.reminders_sent} reminder(s)"]
+    if ticket.provider_ref:
+        extras.insert(0, f"provider ref {ticket.provider_ref}")
     if ticket.gtr_breached:
         extras.append("GTR breached")
     if ticket.cuts > 1:

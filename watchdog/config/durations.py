@@ -1,4 +1,5 @@
-"""Durations as people write them in the config: ``500ms``, ``2s``, ``5m``, ``4h``, ``1h30m``."""
+"""Durations as people write them in the config: ``500ms``, ``2s``, ``5m``, ``4h``, ``1h30m``;
+and times of day: ``08:00``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import timedelta
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
+_TIME_OF_DAY = re.compile(r"([01]\d|2[0-4]):([0-5]\d)")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -27,6 +29,18 @@ def parse_duration(text: str) -> timedelta:
             "(ms, s, m, h, d, w), for example \"2s\", \"5m\" or \"4h\""
         )
     return timedelta(seconds=seconds)
+
+
+def parse_time_of_day(text: str, *, allow_end_of_day: bool = False) -> int:
+    """Minutes after midnight of ``"HH:MM"`` (``"08:00"`` → 480); ``"24:00"`` (1440, the end
+    of the day) only with ``allow_end_of_day``. Raises ``ValueError`` saying why not."""
+    match = _TIME_OF_DAY.fullmatch(text.strip())
+    minutes = int(match.group(1)) * 60 + int(match.group(2)) if match else -1
+    if minutes < 0 or minutes > 1440 or (minutes == 1440 and not allow_end_of_day):
+        latest = "\"24:00\"" if allow_end_of_day else "\"23:59\""
+        raise ValueError(f"{text!r} is not a time of day; write it as \"HH:MM\" from \"00:00\" "
+                         f"to {latest}, for example \"08:00\"")
+    return minutes
 
 
 def format_duration(value: timedelta) -> str:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self, get_args
 from urllib.parse import urlsplit
 
 from watchdog.config.secrets import Secret
@@ -116,6 +116,91 @@ class IspConfig:
     gtr: timedelta = field(default=timedelta(hours=4), metadata=_limits(_seconds(60)))
 
 
+# How a contract counts time: every hour, or only the site's business hours.
+Counting = Literal["24/7", "business_hours"]
+# When the GTR clock starts: the outage's start, the ticket's opening, or the provider's
+# acknowledgement (its own reference recorded with ``watchdog ticket provider-ref``).
+GtrStart = Literal["outage", "ticket", "provider_ref"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+# In Python's order (Monday 0), so that ``WEEKDAYS.index(day)`` is ``date.weekday()``.
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
+
+
+@dataclass(frozen=True)
+class BusinessHoursConfig:
+    """``[contract.business_hours]``: when the provider's clock runs, in the site's zone."""
+
+    days: list[Weekday] = field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    # "HH:MM" in the site's time zone; closes may be "24:00" (the end of the day).
+    opens: str = "08:00"
+    closes: str = "18:00"
+    # Public holidays from the `holidays` library: an ISO country code ("FR") and, where the
+    # regions differ, a subdivision ("57" or "Alsace-Moselle": Good Friday and 26 December).
+    holidays_country: str = ""
+    holidays_subdivision: str = ""
+    # Further days the business is closed (bridges, the office's own closures).
+    closed_days: list[date] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CompensationConfig:
+    """``[contract.compensation]``: what is owed, in percent of the monthly fee."""
+
+    # Per started hour of repair time beyond the GTR, for each incident.
+    per_started_hour_beyond_gtr: float = field(default=0.0, metadata=_limits(0.0, 100.0))
+    # Per started 0.1 point of the month's availability below the commitment.
+    per_tenth_below_commitment: float = field(default=0.0, metadata=_limits(0.0, 100.0))
+    # The month's compensation never exceeds this share of the monthly fee.
+    cap: float = field(default=100.0, metadata=_limits(0.0, 10_000.0))
+
+
+@dataclass(frozen=True)
+class ContractConfig:
+    """``[contract]``: the provider's commitments (the GTR itself is ``isp.gtr``)."""
+
+    # Percent of the month the line must be available; 0: no commitment.
+    availability_commitment: float = field(default=0.0, metadata=_limits(0.0, 100.0))
+    availability_counted: Counting = "24/7"
+    gtr_counted: Counting = "24/7"
+    gtr_starts: GtrStart = "outage"
+    monthly_fee: float = field(default=0.0, metadata=_limits(0.0))
+    currency: str = "EUR"
+    business_hours: BusinessHoursConfig = field(default_factory=BusinessHoursConfig)
+    compensation: CompensationConfig = field(default_factory=CompensationConfig)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """What is wrong with these terms (key path, what and the fix); no library needed."""
+        from watchdog.config.durations import parse_time_of_day
+
+        found: list[tuple[str, str]] = []
+        hours = self.business_hours
+        where = "contract.business_hours"
+        times: dict[str, int] = {}
+        for name, text in (("opens", hours.opens), ("closes", hours.closes)):
+            try:
+                times[name] = parse_time_of_day(text, allow_end_of_day=name == "closes")
+            except ValueError as error:
+                found.append((f"{where}.{name}", str(error)))
+        if len(times) == 2 and times["closes"] <= times["opens"]:
+            found.append((f"{where}.closes", f"{hours.closes!r} is not after opens "
+                          f"({hours.opens!r}); business hours end later the same day"))
+        if not hours.days:
+            found.append((f"{where}.days", "is empty, so the business never opens; list "
+                          "the open days, for example [\"mon\", \"tue\", \"wed\", \"thu\", "
+                          "\"fri\"]"))
+        country = hours.holidays_country
+        if country and not (len(country) == 2 and country.isascii() and country.isupper()):
+            found.append((f"{where}.holidays_country", f"{country!r} is not a country code; "
+                          "write the two capital letters of ISO 3166, for example \"FR\""))
+        if hours.holidays_subdivision and not country:
+            found.append((f"{where}.holidays_subdivision", "needs holidays_country; add the "
+                          "country, for example holidays_country = \"FR\""))
+        if not self.currency.strip():
+            found.append(("contract.currency", "is empty; write the currency of the fee, "
+                          "for example \"EUR\""))
+        return found
+
+
 def _default_open_after() -> dict[OutageKind, timedelta]:
     return {"isp": timedelta(minutes=2), "lan": timedelta(minutes=2), "dns": timedelta(minutes=2)}
 
@@ -124,7 +209,8 @@ def _default_open_after() -> dict[OutageKind, timedelta]:
 class IncidentsConfig:
     # How long an outage lasts before a ticket is opened, per outage kind.
     open_after: dict[OutageKind, timedelta] = field(default_factory=_default_open_after)
-    # Reminder steps, counted from the outage's start: "gtr" is isp.gtr.
+    # Reminder steps, counted from the outage's start; "gtr" is when isp.gtr runs out, as
+    # [contract] counts it (business hours, from the ticket...).
     escalation: list[str] = field(default_factory=lambda: ["gtr", "24h", "72h"])
     # After the last step, remind again this often until the repair.
     repeat_every: timedelta = field(default=timedelta(hours=24), metadata=_limits(_seconds(60)))
@@ -217,6 +303,7 @@ class Config:
     http: list[HttpCheck] = field(default_factory=list)
     isp: IspConfig = field(default_factory=IspConfig)
     incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
+    contract: ContractConfig = field(default_factory=ContractConfig)
     smtp: list[SmtpConfig] = field(default_factory=list)
     tickets: TicketsConfig = field(default_factory=TicketsConfig.empty)
     notify: NotifyConfig = field(default_factory=NotifyConfig.empty)
@@ -281,6 +368,7 @@ class Config:
             found.append(("gateway.address", f"{self.gateway.address!r} is not an IP address; "
                           "write the router's LAN address or leave it empty to auto-detect"))
         found.extend(self._delivery_problems())
+        found.extend(self.contract.problems())
         if self.site.timezone:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

@@ -11,6 +11,10 @@ ongoing incident and moves the incident along (each link has its own incidents):
 - the end of its outage recovers it: the ticket is closed with the exact duration, whether the
   guaranteed repair time was breached and how many reminders were sent.
 
+The guaranteed repair time is the contract's (``watchdog.contract``): counted 24/7 or in
+business hours, from the outage's start or the ticket's, so the "gtr" reminder and the breach
+fall when the contract says.
+
 Every message is enqueued in the outbox in the same transaction (record first, send later).
 The messages of a flapping incident are grouped and rate-limited; every cut is still recorded.
 """
@@ -23,6 +27,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, col, select
 
 from watchdog.config.schema import Config
+from watchdog.contract import gtr
+from watchdog.contract.terms import ContractTerms
 from watchdog.delivery import outbox
 from watchdog.incidents import context as contexts
 from watchdog.incidents.routing import notify_channels, ticket_backends
@@ -61,6 +67,15 @@ class IncidentService:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._terms: tuple[Config, ContractTerms] | None = None
+
+    @property
+    def terms(self) -> ContractTerms:
+        """The contract's terms, from the config in force (the daemon swaps it on SIGHUP);
+        built once per config (the site's zone may be read from /etc/localtime)."""
+        if self._terms is None or self._terms[0] is not self.config:
+            self._terms = (self.config, ContractTerms.from_config(self.config))
+        return self._terms[1]
 
     # --- the cycle hook ----------------------------------------------------------------
 
@@ -160,7 +175,7 @@ class IncidentService:
             if now - incident.started_at < delay.get(incident.kind, timedelta(minutes=2)):
                 return
             self._open_ticket(session, incident, now)
-        steps = due_steps(incident.started_at, now, policy.escalation, self.config.isp.gtr,
+        steps = due_steps(incident.started_at, now, policy.escalation, self._gtr_due(incident),
                           policy.repeat_every, incident.steps_done)
         if steps:
             self._escalate(session, incident, steps, now)
@@ -217,10 +232,7 @@ class IncidentService:
         ).first()
         ended_at = last.ended_at if last is not None and last.ended_at is not None else now
         incident.ended_at = max(ended_at, incident.started_at)
-        if incident.kind != "lan" and (
-            contexts.downtime_seconds(session, incident, now)
-            > self.config.isp.gtr.total_seconds()
-        ):
+        if incident.kind != "lan" and self._gtr_verdict(session, incident, now).breached:
             incident.gtr_breached = True
         session.add(incident)
         session.flush()
@@ -263,6 +275,21 @@ class IncidentService:
                            context=context, group_key=group)
 
     # --- helpers -----------------------------------------------------------------------
+
+    def _gtr_due(self, incident: Incident) -> datetime | None:
+        """When the contract's repair time runs out; None while its clock has not started."""
+        start = gtr.clock_start(self.terms, started_at=incident.started_at,
+                                ticket_opened_at=incident.ticket_opened_at,
+                                provider_ref_at=incident.provider_ref_at)
+        return None if start is None else gtr.gtr_due(self.terms, start)
+
+    def _gtr_verdict(self, session: Session, incident: Incident, now: datetime) -> gtr.GtrVerdict:
+        """The incident against the contract's GTR: its cuts' counted repair time."""
+        cuts = session.exec(select(Outage).where(col(Outage.incident_id) == incident.id)).all()
+        return gtr.assess(self.terms, started_at=incident.started_at,
+                          outages=[(cut.started_at, cut.ended_at) for cut in cuts], now=now,
+                          ticket_opened_at=incident.ticket_opened_at,
+                          provider_ref_at=incident.provider_ref_at)
 
     def _enqueue(self, session: Session, incident: Incident, event: str, channel: str,
                  suffix: str, event_at: datetime, now: datetime, step: Step | None = None,

@@ -126,6 +126,7 @@ def _outage(outage: Any, now: datetime, zone: tzinfo) -> dict[str, Any]:
         "seconds_in_period": round(outage.seconds_in_period, 3),
         "unobserved_s": round(outage.unobserved_seconds, 3),
         "ticket": outage.reference,
+        "provider_ref": outage.provider_ref,
         "gtr_breached": outage.gtr_breached,
         "reminders_sent": outage.reminders_sent,
     }
@@ -135,6 +136,8 @@ def _ticket(detail: TicketDetail, zone: tzinfo) -> dict[str, Any]:
     ticket = detail.ticket
     return {
         "reference": ticket.reference,
+        "provider_ref": ticket.provider_ref,
+        "provider_ref_at": _iso(ticket.provider_ref_at, zone),
         "kind": ticket.kind,
         "opened_at": _iso(ticket.ticket_opened_at, zone),
         "closed_at": _iso(ticket.closed_at, zone),

@@ -23,7 +23,7 @@ COLOURS: Final = {
 
 CSV_COLUMNS: Final = (
     "id", "kind", "started_at", "ended_at", "duration_s", "seconds_in_period",
-    "unobserved_s", "ticket", "gtr_breached", "reminders_sent", "cause",
+    "unobserved_s", "ticket", "provider_ref", "gtr_breached", "reminders_sent", "cause",
 )
 
 
@@ -88,6 +88,8 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
                  f"{w['in_period']} {write.duration(outage['seconds_in_period'])}"]
         if outage["ticket"]:
             facts.append(f"{w['ticket']} {outage['ticket']}")
+        if outage["provider_ref"]:
+            facts.append(f"{w['provider_ref']} {outage['provider_ref']}")
         if outage["gtr_breached"]:
             facts.append(w["gtr_breached"])
         if outage["unobserved_s"] >= 1:

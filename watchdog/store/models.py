@@ -257,6 +257,8 @@ class Incident(SQLModel, table=True):
     set when the ticket opens, after ``incidents.open_after``. ``steps_done`` counts the
     escalation steps already taken. ``closed_at`` is set when the ticket is closed, by the
     recovery or by hand (``closed_by``); a closed incident neither escalates nor reopens.
+    ``provider_ref`` is the provider's own reference for the ticket, recorded by hand
+    (``watchdog ticket provider-ref``); ``provider_ref_at`` when the provider acknowledged it.
     """
 
     __tablename__ = "incident"
@@ -282,10 +284,17 @@ class Incident(SQLModel, table=True):
     gtr_breached: bool = False
     cuts: int = 1
     cause: str = ""
+    provider_ref: str | None = None
+    provider_ref_at: datetime | None = None
 
 
 class IncidentEvent(SQLModel, table=True):
-    """A line of an incident's timeline: what happened, what was sent to whom."""
+    """A line of an incident's timeline: what happened, what was sent to whom.
+
+    A line written by a person names them (``author``); one written after the fact (a phone
+    call noted later) keeps when it happened in ``at`` and when it was written in
+    ``recorded_at`` (NULL: at ``at``).
+    """
 
     __tablename__ = "incident_event"
     __table_args__ = (_one_of("kind", INCIDENT_EVENT_KINDS),)
@@ -296,6 +305,8 @@ class IncidentEvent(SQLModel, table=True):
     kind: str
     text: str
     channel: str | None = None
+    author: str | None = None
+    recorded_at: datetime | None = None
 
 
 class OutboxMessage(SQLModel, table=True):

@@ -30,6 +30,8 @@ class ReportOutage:
     reference: str | None
     gtr_breached: bool
     reminders_sent: int
+    # The provider's own reference for the ticket (``watchdog ticket provider-ref``).
+    provider_ref: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +101,8 @@ def read_period(
         has_incidents = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'incident'").fetchone() is not None
         join = ("LEFT JOIN incident i ON i.id = o.incident_id" if has_incidents else "")
-        extra = ("i.reference, i.gtr_breached, i.reminders_sent" if has_incidents
-                 else "NULL, 0, 0")
+        extra = ("i.reference, i.gtr_breached, i.reminders_sent, i.provider_ref"
+                 if has_incidents else "NULL, 0, 0, NULL")
         outage_rows = connection.execute(
             f"SELECT o.id, o.kind, o.started_at, o.ended_at, o.cause, o.unobserved_seconds, "
             f"{extra} FROM outage o {join} "
@@ -117,7 +119,7 @@ def read_period(
             seconds_in_period=overlap_seconds(start, until, from_text(row[2]),
                                               from_text(row[3]) if row[3] else now),
             cause=row[4], unobserved_seconds=row[5], reference=row[6],
-            gtr_breached=bool(row[7]), reminders_sent=row[8] or 0,
+            gtr_breached=bool(row[7]), reminders_sent=row[8] or 0, provider_ref=row[9],
         )
         for row in outage_rows
     )

@@ -19,7 +19,8 @@ _QUEUED = ", ".join(f"'{status}'" for status in QUEUED_STATUSES)
 _UNDELIVERED = ", ".join(f"'{status}'" for status in UNDELIVERED_STATUSES)
 _INCIDENT_COLUMNS = (
     "id, reference, kind, started_at, ended_at, ticket_opened_at, closed_at, closed_by, "
-    "acked_at, steps_done, reminders_sent, gtr_breached, cuts, cause"
+    "acked_at, steps_done, reminders_sent, gtr_breached, cuts, cause, provider_ref, "
+    "provider_ref_at"
 )
 
 
@@ -39,14 +40,22 @@ class TicketRow:
     cuts: int
     cause: str
     pending_messages: int
+    # The provider's own reference for the ticket, and when the provider gave it.
+    provider_ref: str | None = None
+    provider_ref_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class TimelineRow:
+    """A line of the timeline: ``author`` names the person who wrote it (None: the watchdog);
+    ``recorded_at`` is when a line written after the fact was written (None: at ``at``)."""
+
     at: datetime
     kind: str
     text: str
     channel: str | None
+    author: str | None = None
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +102,7 @@ def _ticket(connection: sqlite3.Connection, row: tuple[Any, ...]) -> TicketRow:
         ended_at=_time(row[4]), ticket_opened_at=_time(row[5]), closed_at=_time(row[6]),
         closed_by=row[7], acked_at=_time(row[8]), reminders_sent=row[10],
         gtr_breached=bool(row[11]), cuts=row[12], cause=row[13], pending_messages=pending,
+        provider_ref=row[14], provider_ref_at=_time(row[15]),
     )
 
 
@@ -151,10 +161,11 @@ def read_ticket(path: Path, reference: str) -> TicketDetail:
             raise UserError(f"no ticket {reference} in {path}; 'watchdog tickets --all' "
                             "lists them.", EX_USAGE)
         timeline = tuple(
-            TimelineRow(at=from_text(r[0]), kind=r[1], text=r[2], channel=r[3])
+            TimelineRow(at=from_text(r[0]), kind=r[1], text=r[2], channel=r[3], author=r[4],
+                        recorded_at=_time(r[5]))
             for r in connection.execute(
-                "SELECT at, kind, text, channel FROM incident_event WHERE incident_id = ? "
-                "ORDER BY at, id", (row[0],))
+                "SELECT at, kind, text, channel, author, recorded_at FROM incident_event "
+                "WHERE incident_id = ? ORDER BY at, id", (row[0],))
         )
         messages = _messages(connection, "o.incident_id = ?", (row[0],))
         return TicketDetail(_ticket(connection, row), timeline, messages)

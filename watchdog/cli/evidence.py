@@ -31,7 +31,7 @@ COLUMNS = ("at", "at_utc", "link", "kind", "target", "address", "ok", "rtt_ms", 
 
 
 def command(args: argparse.Namespace) -> int:
-    config = config_from(args)
+    config = config_from(args, check_holidays=True)
     zone = site_zone(config)
     now = clock.utcnow()
     path = config.storage.database

@@ -22,7 +22,7 @@ from watchdog.report.words import Writer
 
 
 def command(args: argparse.Namespace) -> int:
-    config = config_from(args)
+    config = config_from(args, check_holidays=True)
     zone = site_zone(config)
     now = clock.utcnow()
     if (args.date_from is None) != (args.date_to is None):

@@ -13,16 +13,23 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from watchdog.config.schema import Config
 from watchdog.config.zone import site_zone
+from watchdog.contract import gtr as gtr_rules
+from watchdog.contract.availability import ContractAvailability, contract_availability
+from watchdog.contract.compensation import Compensation, compensation
+from watchdog.contract.terms import ContractTerms
+from watchdog.contract.wording import terms_lines
 from watchdog.report import days as day_rows
 from watchdog.report.period import Period, site_days
+from watchdog.store.evidence_reader import read_incident_outages
 from watchdog.store.report_reader import PeriodReport, read_hours, read_period
 from watchdog.store.ticket_reader import TicketDetail, read_ticket
-from watchdog.vocabulary import DEFAULT_LINK, LINK_STATES
+from watchdog.vocabulary import DEFAULT_LINK, LINK_STATES, Language
 
 # Bumped when a key changes meaning or goes away (new keys do not bump it).
 FORMAT_VERSION = 1
@@ -41,10 +48,21 @@ def build(config: Config, period: Period, now: datetime, *,
     """
     path = Path(database or config.storage.database)
     zone = site_zone(config)
+    language = config.site.language
+    terms = ContractTerms.from_config(config)
     recorded = read_period(path, period.start, period.end, now, link=link)
     hours = read_hours(path, period.start, min(period.end, now), link=link)
     references = sorted({o.reference for o in recorded.outages if o.reference})
     tickets = [read_ticket(path, reference) for reference in references]
+    verdicts: dict[str | None, gtr_rules.GtrVerdict | None] = {
+        detail.ticket.reference: _verdict(path, terms, detail, now) for detail in tickets}
+    judged = contract_availability(terms, recorded.spans, recorded.start, recorded.end)
+    # A provider's incident is owed for in the period of its repair (ongoing: so far).
+    owed = [(reference, verdict) for detail in tickets
+            if (reference := detail.ticket.reference) is not None
+            and detail.ticket.kind != "lan" and _repaired_in(detail, period, now)
+            and (verdict := verdicts[reference]) is not None]
+    owed_for = compensation(terms, incidents=owed, availability=judged)
     report: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "language": config.site.language,
@@ -61,12 +79,13 @@ def build(config: Config, period: Period, now: datetime, *,
         "link": link,
         "provider": {"name": config.isp.name, "line_id": config.isp.line_id,
                      "customer_ref": config.isp.customer_ref},
-        "contract": _contract(config),
-        "availability": _availability(recorded),
+        "contract": _contract(terms, language),
+        "availability": {**_availability(recorded), "contract": _judged(judged)},
         "days": _days(recorded, hours, period, zone),
-        "outages": [_outage(outage, now, zone) for outage in recorded.outages],
+        "outages": [_outage(outage, now, zone, verdicts) for outage in recorded.outages],
         "blips": recorded.blips,
-        "tickets": [_ticket(detail, zone) for detail in tickets],
+        "tickets": [_ticket(detail, zone, verdicts) for detail in tickets],
+        "compensation": _compensation(owed_for, language),
     }
     report["digest"] = {"algorithm": "sha256", "value": digest(report)}
     return report
@@ -80,8 +99,102 @@ def digest(report: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _contract(config: Config) -> dict[str, Any]:
-    return {"gtr_s": config.isp.gtr.total_seconds(), "gtr_counted": "24/7"}
+def _money(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def _percent(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def _contract(terms: ContractTerms, language: Language) -> dict[str, Any]:
+    rule = terms.compensation
+    return {
+        "terms": terms_lines(terms, language),
+        "gtr_s": terms.gtr.total_seconds(),
+        "gtr_counted": terms.gtr_counted,
+        "gtr_starts": terms.gtr_starts,
+        "availability_commitment_percent": _percent(terms.availability_commitment),
+        "availability_counted": terms.availability_counted,
+        "monthly_fee": _money(terms.monthly_fee),
+        "currency": terms.currency,
+        "compensation_rule": {
+            "per_started_hour_beyond_gtr_percent": _percent(rule.per_started_hour_beyond_gtr),
+            "per_tenth_below_commitment_percent": _percent(rule.per_tenth_below_commitment),
+            "cap_percent": _percent(rule.cap),
+        },
+    }
+
+
+def _verdict(path: Path, terms: ContractTerms, detail: TicketDetail,
+             now: datetime) -> gtr_rules.GtrVerdict | None:
+    """The ticket's incident against the GTR; None for a LAN fault (the office's own)."""
+    ticket = detail.ticket
+    if ticket.kind == "lan" or ticket.reference is None:
+        return None
+    cuts = [(outage.started_at, outage.ended_at)
+            for outage in read_incident_outages(path, ticket.reference)]
+    return gtr_rules.assess(terms, started_at=ticket.started_at, outages=cuts, now=now,
+                            ticket_opened_at=ticket.ticket_opened_at,
+                            provider_ref_at=ticket.provider_ref_at)
+
+
+def _repaired_in(detail: TicketDetail, period: Period, now: datetime) -> bool:
+    ended = detail.ticket.ended_at
+    if ended is None:
+        return period.end > now  # still going on: owed for so far, in the current period
+    return period.start <= ended < period.end
+
+
+def _gtr(verdict: gtr_rules.GtrVerdict | None, zone: tzinfo) -> dict[str, Any] | None:
+    if verdict is None:
+        return None
+    return {
+        "counted": verdict.counted,
+        "clock_started_at": _iso(verdict.clock_start, zone),
+        "due_at": _iso(verdict.due_at, zone),
+        "repair_s": verdict.repair_seconds,
+        "beyond_s": verdict.beyond_seconds,
+        "started_hours_beyond": verdict.started_hours_beyond,
+        "breached": verdict.breached,
+    }
+
+
+def _judged(judged: ContractAvailability) -> dict[str, Any]:
+    return {
+        "counted": judged.counted,
+        "counted_s": round(judged.counted_seconds, 3),
+        "maintenance_s": round(judged.maintenance_seconds, 3),
+        "judged_s": round(judged.judged_seconds, 3),
+        "availability_percent": judged.availability,
+        "commitment_percent": _percent(judged.commitment),
+        "shortfall_points": _percent(judged.shortfall),
+        "met": judged.met,
+    }
+
+
+def _compensation(owed: Compensation, language: Language) -> dict[str, Any]:
+    line = owed.availability_line
+    return {
+        "amount": _money(owed.amount),
+        "currency": owed.currency,
+        "uncapped": _money(owed.uncapped),
+        "cap": _money(owed.cap_amount),
+        "capped": owed.capped,
+        "gtr_lines": [
+            {"ticket": gtr_line.reference, "repair_s": gtr_line.verdict.repair_seconds,
+             "beyond_s": gtr_line.verdict.beyond_seconds,
+             "started_hours_beyond": gtr_line.verdict.started_hours_beyond,
+             "rate_percent": _percent(gtr_line.rate_percent), "amount": _money(gtr_line.amount)}
+            for gtr_line in owed.gtr_lines
+        ],
+        "availability_line": None if line is None else {
+            "availability_percent": line.availability,
+            "shortfall_points": _percent(line.shortfall),
+            "started_tenths": line.started_tenths, "rate_percent": _percent(line.rate_percent),
+            "amount": _money(line.amount)},
+        "statement": owed.statement(language),
+    }
 
 
 def _availability(recorded: PeriodReport) -> dict[str, Any]:
@@ -114,8 +227,10 @@ def _days(recorded: PeriodReport, hours: list[Any], period: Period,
     ]
 
 
-def _outage(outage: Any, now: datetime, zone: tzinfo) -> dict[str, Any]:
+def _outage(outage: Any, now: datetime, zone: tzinfo,
+            verdicts: dict[str | None, gtr_rules.GtrVerdict | None]) -> dict[str, Any]:
     until = outage.ended_at or now
+    verdict = verdicts.get(outage.reference)
     return {
         "id": outage.id,
         "kind": outage.kind,
@@ -127,14 +242,17 @@ def _outage(outage: Any, now: datetime, zone: tzinfo) -> dict[str, Any]:
         "unobserved_s": round(outage.unobserved_seconds, 3),
         "ticket": outage.reference,
         "provider_ref": outage.provider_ref,
-        "gtr_breached": outage.gtr_breached,
+        "gtr_due_at": None if verdict is None else _iso(verdict.due_at, zone),
+        "gtr_breached": outage.gtr_breached if verdict is None else verdict.breached,
         "reminders_sent": outage.reminders_sent,
     }
 
 
-def _ticket(detail: TicketDetail, zone: tzinfo) -> dict[str, Any]:
+def _ticket(detail: TicketDetail, zone: tzinfo,
+            verdicts: dict[str | None, gtr_rules.GtrVerdict | None]) -> dict[str, Any]:
     ticket = detail.ticket
     return {
+        "gtr": _gtr(verdicts.get(ticket.reference), zone),
         "reference": ticket.reference,
         "provider_ref": ticket.provider_ref,
         "provider_ref_at": _iso(ticket.provider_ref_at, zone),

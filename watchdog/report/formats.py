@@ -62,10 +62,9 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
         lines.append(f"{w['line']} {provider['line_id'] or '?'}, {provider['name'] or '?'}"
                      + (f", {w['customer_ref']} {provider['customer_ref']}"
                         if provider["customer_ref"] else ""))
-    contract = report["contract"]
-    lines.append(f"{w['gtr']}: {write.duration(contract['gtr_s'])} "
-                 f"({w['gtr_counted']} {contract['gtr_counted']})")
+    lines += ["", f"{w['contract']}:", *(f"  {line}" for line in report["contract"]["terms"])]
     figures = report["availability"]
+    judged = figures["contract"]
     seconds = _state_seconds(report)
     lines += [
         "",
@@ -73,6 +72,10 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
         f"({w['observed']})",
         f"{w['provider_availability']}: "
         f"{write.percent(figures['provider_availability_percent'])} ({w['provider_note']})",
+        *([f"{w['commitment']}: {write.percent(float(judged['commitment_percent']))} — "
+           + (w["commitment_met"] if judged["met"] else
+              w["commitment_missed"].format(points=judged["shortfall_points"]))]
+          if judged["commitment_percent"] is not None and judged["met"] is not None else []),
         f"{w['time_by_state']}: " + " · ".join(
             f"{w['state_' + state]} {write.duration(seconds[state])}"
             for state in STATE_ORDER if seconds.get(state)),
@@ -90,6 +93,8 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
             facts.append(f"{w['ticket']} {outage['ticket']}")
         if outage["provider_ref"]:
             facts.append(f"{w['provider_ref']} {outage['provider_ref']}")
+        if outage["gtr_due_at"]:
+            facts.append(f"{w['gtr_due']} {write.instant(outage['gtr_due_at'])}")
         if outage["gtr_breached"]:
             facts.append(w["gtr_breached"])
         if outage["unobserved_s"] >= 1:
@@ -105,6 +110,9 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
         lines += [f"  {write.instant(event['at'])}  {event['kind']:<13} {event['text']}"
                   + (f" [{event['channel']}]" if event["channel"] else "")
                   for event in ticket["timeline"]]
+    owed = report["compensation"]
+    lines += ["", f"{w['compensation']}: {owed['amount']} {owed['currency']}",
+              *(f"  {line}" for line in owed["statement"])]
     lines += ["", w["days"]]
     for day in report["days"]:
         lines.append(f"  {day['date']}  {w['state_' + day['mark']]:<28} "

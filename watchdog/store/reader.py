@@ -28,7 +28,8 @@ from watchdog.store.files import check_readable, not_a_database, permission_deni
 from watchdog.store.timetext import from_text, to_text
 from watchdog.vocabulary import DEFAULT_LINK, LinkState, OutageKind
 
-REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "link"})
+REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "link",
+                             "maintenance_window"})
 UPTIME_WINDOWS: tuple[tuple[str, timedelta], ...] = (
     ("24h", timedelta(hours=24)),
     ("7d", timedelta(days=7)),

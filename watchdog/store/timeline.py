@@ -179,9 +179,23 @@ def _follow_outage(
     outage either continued (same kind: the unknown gap is added to ``unobserved_seconds``) or
     ended unseen (closed at the start of the gap, the last moment it was seen, with
     ``end_observed`` False).
+
+    A maintenance window neither ends nor opens an outage. One open when the window starts
+    stays open through it (the same fault, the same ticket; after an unwatched gap, the gap
+    counts as unobserved); when the window ends it goes on if the link is still in the same
+    kind of outage, else it is closed at the window's start, the last moment it was seen
+    outside the works (the repair happened during them). The window's own time is the
+    ``maintenance`` interval's, left out of availability.
     """
     new_kind = outage_kind_of(transition.state, transition.outage_kind)
     outage = open_outage(session, link)
+    if transition.state == "maintenance":
+        if outage is not None and previous_state == "unknown":
+            # Back from a gap straight into works: the outage is taken to have gone on
+            # unseen, as when the same kind is seen after a gap.
+            outage.unobserved_seconds += (at - previous_start).total_seconds()
+            session.add(outage)
+        return
     if outage is not None:
         if previous_state == "unknown":
             if new_kind == outage.kind:
@@ -189,6 +203,10 @@ def _follow_outage(
                 session.add(outage)
                 return
             _close_outage(session, outage, previous_start, observed=False)
+        elif previous_state == "maintenance":
+            if new_kind == outage.kind:
+                return
+            _close_outage(session, outage, previous_start, observed=True)
         elif new_kind == outage.kind:
             return
         else:

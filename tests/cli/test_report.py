@@ -93,3 +93,26 @@ def test_the_report_reads_like_a_claim(site: Path, capsys: pytest.CaptureFixture
 def test_a_bad_month_is_one_sentence(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--month", "November", "--config", str(site)]) == EX_USAGE
     assert "write it as YYYY-MM" in capsys.readouterr().err
+
+
+def test_maintenance_time_is_left_out_of_availability_and_shown_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_config(tmp_path, '[storage]\ndatabase = "watchdog.db"\n')
+    with Store.open(config.storage.database) as store:
+        store.resume(moment(2, 0), timedelta(seconds=2), link=DEFAULT_LINK)
+        for hour, state in ((0, "up"), (10, "maintenance"), (13, "down"), (14, "up")):
+            when = moment(2, hour)
+            store.record_cycle(cycle(when), [transition(state, when, "isp")], [], when,
+                               link=DEFAULT_LINK)
+        store.record_cycle(cycle(moment(3, 0)), [], [], moment(3, 0), link=DEFAULT_LINK)
+    with time_machine.travel(moment(3, 0), tick=False):
+        assert main(["report", "--month", "2026-11", "--json", "--config",
+                     str(config.source)]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert main(["report", "--month", "2026-11", "--config", str(config.source)]) == 0
+        out = capsys.readouterr().out
+    assert data["seconds"]["maintenance"] == 3 * 3600
+    # 24 h watched, 3 h of it works: 20 h up of the 21 h that count.
+    assert data["availability_percent"] == pytest.approx(100 * 20 / 21)
+    assert "maintenance windows: 3 h" in out

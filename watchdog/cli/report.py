@@ -86,14 +86,16 @@ def render(report: PeriodReport, config: Config, zone: tzinfo) -> str:
         lines.append(f"Line {isp.line_id or '?'}, {isp.name or 'provider'}, "
                      f"guaranteed repair time {duration(isp.gtr.total_seconds())}")
     unwatched = seconds["unknown"] + seconds["unwatched"]
-    total = report.watched_seconds + unwatched
+    total = report.watched_seconds + seconds["maintenance"] + unwatched
+    apart = [f"{what}: {duration(spent)}" for what, spent in (
+        ("not watched", unwatched), ("maintenance windows", seconds["maintenance"])) if spent >= 1]
     lines += [
         "",
         f"Availability           {_percent(report.availability):>10}   (of the time watched)",
         f"Provider availability  {_percent(report.provider_availability):>10}   "
         "(LAN faults and unwatched time left out)",
         f"Watched                {duration(report.watched_seconds)} of {duration(total)}"
-        + (f" (not watched: {duration(unwatched)})" if unwatched >= 1 else ""),
+        + (f" ({'; '.join(apart)})" if apart else ""),
         "",
         "Time by state: " + " · ".join(
             f"{label} {duration(seconds[state])}"

@@ -10,7 +10,7 @@ Raises ``DatabaseError`` as ``store.reader`` does.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -38,13 +38,18 @@ class StoredWindow:
     removed_at: datetime | None
 
     @property
+    def declared(self) -> OneOffWindow:
+        """The window as it was declared (its removal aside)."""
+        return OneOffWindow(self.starts_at, self.ends_at, reason=self.reason, link=self.link,
+                            source="cli", key=str(self.id))
+
+    @property
     def effective(self) -> OneOffWindow | None:
         """The time the window covers: cut at its removal; None when removed before it began."""
         ends_at = self.ends_at if self.removed_at is None else min(self.ends_at, self.removed_at)
         if ends_at <= self.starts_at:
             return None
-        return OneOffWindow(self.starts_at, ends_at, reason=self.reason, link=self.link,
-                            source="cli", key=str(self.id))
+        return replace(self.declared, ends_at=ends_at)
 
 
 def read_windows(path: Path, *, ending_after: datetime | None = None) -> list[StoredWindow]:

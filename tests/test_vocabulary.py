@@ -44,7 +44,8 @@ def test_every_state_and_outage_kind_has_a_label() -> None:
     ("down", "dns", "DOWN (DNS)"),
     ("lan_down", "lan", "DOWN (local network fault)"),
     ("unknown", None, "UNKNOWN"),
-    ("maintenance", None, "MAINTENANCE"),  # a newer database's word: shown, not refused
+    ("maintenance", None, "MAINTENANCE"),
+    ("satellite_lost", None, "SATELLITE_LOST"),  # a newer database's word: shown, not refused
 ])
 def test_state_label_names_the_side_of_an_outage(state: str, kind: str | None,
                                                  label: str) -> None:

@@ -22,17 +22,23 @@ from typing import Final, Literal, TypeGuard, get_args
 #: becomes this link's (id 1) when it is migrated.
 DEFAULT_LINK: Final = "default"
 
-LinkState = Literal["up", "degraded", "down", "lan_down", "unknown"]
+LinkState = Literal["up", "degraded", "down", "lan_down", "unknown", "maintenance"]
 LINK_STATES: Final[tuple[LinkState, ...]] = get_args(LinkState)
 
 #: The link carries traffic: counted as available.
 AVAILABLE_STATES: Final[frozenset[LinkState]] = frozenset({"up", "degraded"})
 #: An outage (the provider's, DNS-wide, or a fault inside the office): counted as unavailable.
 OUTAGE_STATES: Final[frozenset[LinkState]] = frozenset({"down", "lan_down"})
-#: Every state but ``unknown``: time somebody watched. In ``LINK_STATES`` order.
+#: Time somebody watched and that counts for availability: every state but ``unknown`` (not
+#: watched) and ``maintenance``. In ``LINK_STATES`` order.
 WATCHED_STATES: Final[tuple[LinkState, ...]] = tuple(
     state for state in LINK_STATES if state in AVAILABLE_STATES | OUTAGE_STATES
 )
+#: ``maintenance`` is a declared window of planned works: the link is still probed and its
+#: samples kept, but its time is neither available nor unavailable (left out of availability
+#: and shown apart, like ``unknown``), and nothing in it opens an outage, a ticket or a
+#: reminder. It is never the tracker's own state: the timeline shows it over the tracker's
+#: (``watchdog.link.maintenance``).
 
 OutageKind = Literal["isp", "lan", "dns"]
 OUTAGE_KINDS: Final[tuple[OutageKind, ...]] = get_args(OutageKind)
@@ -105,6 +111,7 @@ STATE_LABELS: Final[Mapping[str, str]] = {
     "down": "DOWN",
     "lan_down": "DOWN (local network fault)",
     "unknown": "UNKNOWN",
+    "maintenance": "MAINTENANCE",
 }
 
 #: An outage kind in a sentence or a table (``report``), by ``OutageKind``.

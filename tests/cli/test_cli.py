@@ -172,8 +172,8 @@ def test_the_read_commands_stay_off_the_heavy_imports(config: Path, history: Pat
     code = (
         "import sys\n"
         "from watchdog.cli import main\n"
-        "for command in ('status', 'outages', 'report', 'tickets', 'outbox'):\n"
-        f"    main([command, '--config', {str(config)!r}])\n"
+        "for command in ('status', 'outages', 'report', 'tickets', 'outbox', 'maintenance list'):\n"
+        f"    main([*command.split(), '--config', {str(config)!r}])\n"
         "heavy = {'sqlmodel', 'sqlalchemy', 'apscheduler', 'requests', 'alembic', 'pydantic',\n"
         "         'icmplib', 'dns', 'structlog'}\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & heavy), file=sys.stderr)\n"

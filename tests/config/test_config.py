@@ -178,3 +178,48 @@ def test_humanize_reads_like_a_person() -> None:
     assert humanize(45) == "45 s"
     assert humanize(2 * 3600 + 14 * 60) == "2 h 14 min"
     assert humanize(10 * 86400 + 3 * 3600) == "10 d 3 h"
+
+
+MAINTENANCE = """
+[site]
+timezone = "Europe/Paris"
+
+[[maintenance]]
+start = "2026-12-06 02:00"
+end = "2026-12-06 05:00"
+reason = "fibre operator's planned works"
+
+[[maintenance]]
+days = ["Sun"]
+start = "02:00"
+end = "04:00"
+reason = "router updates"
+link = "default"
+"""
+
+
+def test_maintenance_windows_are_read_one_off_and_weekly(tmp_path: Path) -> None:
+    from watchdog.link.maintenance_windows import OneOffWindow, WeeklyWindow, config_windows
+
+    config = load_config(write(tmp_path, MINIMAL + MAINTENANCE))
+    one, every_sunday = config_windows(config)
+    assert isinstance(one, OneOffWindow) and isinstance(every_sunday, WeeklyWindow)
+    assert one.starts_at.isoformat() == "2026-12-06T01:00:00+00:00"  # 02:00 in Paris
+    assert (one.link, one.key, every_sunday.link, every_sunday.key) == (
+        None, "config:1", "default", "config:2")
+    assert load_config(write(tmp_path, dump_config(config))) == config
+
+
+def test_a_maintenance_window_that_cannot_be_read_names_its_key_and_the_fix(
+    tmp_path: Path,
+) -> None:
+    text = (MINIMAL + MAINTENANCE).replace('end = "2026-12-06 05:00"', 'end = "5am"').replace(
+        'link = "default"', 'link = "fibre"')
+    problems = problems_of(tmp_path, text)
+    where = tmp_path / "watchdog.toml"
+    assert problems == [
+        f"{where}: maintenance[0].end: '5am' is not a date and time; write it as "
+        "\"2026-12-06 02:00\" (the site's time) or with its offset, \"2026-12-06T02:00+01:00\"",
+        f"{where}: maintenance[1].link: 'fibre' is not a link of this config; use one of "
+        "'default', or leave it empty for every link",
+    ]

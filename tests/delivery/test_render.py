@@ -827,3 +827,14 @@ def test_a_degraded_notice_in_french_names_the_loss(fr: Renderer) -> None:
     text = fr.email(context, on_time(context)).text
     assert "35 % de paquets perdus sur 1 min" in text
     assert "packet loss" not in text
+
+
+def test_a_link_in_a_maintenance_window_is_said_so_in_each_language(
+    en: Renderer, fr: Renderer
+) -> None:
+    context = make_context("test")
+    context["link"] = {"state": "maintenance", "cause": "maintenance window: router swap",
+                       "since": context["event_at"]}
+    assert "Link now: in a planned maintenance window." in en.email(
+        context, on_time(context)).text
+    assert "en maintenance programmée" in fr.email(context, on_time(context)).text

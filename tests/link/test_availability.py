@@ -25,6 +25,7 @@ class Case:
     seconds: dict[str, float] = field(default_factory=dict)  # hours; the rest are 0
     unrecorded: float = 0.0  # hours
     unwatched: float = 0.0  # hours
+    maintenance: float = 0.0  # hours
     availability: float | None = None
     provider: float | None = None
 
@@ -50,8 +51,18 @@ CASES = [
          seconds={"lan_down": 24}, availability=0),
     Case("spans outside the window count for nothing", [("down", -3, 0), ("down", 24, 30)],
          unrecorded=24, unwatched=24),
+    Case("maintenance is watched but left out of availability, shown apart",
+         [("up", 0, 10), ("maintenance", 10, 14), ("down", 14, 16), ("up", 16, 24)],
+         seconds={"up": 18, "maintenance": 4, "down": 2}, maintenance=4,
+         availability=100 * 18 / 20, provider=100 * 18 / 20),
+    Case("only maintenance: no availability, nothing unwatched", [("maintenance", 0, 24)],
+         seconds={"maintenance": 24}, maintenance=24),
+    Case("maintenance beside unknown: each shown apart",
+         [("unknown", 0, 2), ("maintenance", 2, 6), ("up", 6, 24)],
+         seconds={"unknown": 2, "maintenance": 4, "up": 18}, unwatched=2, maintenance=4,
+         availability=100, provider=100),
     Case("a newer database's word is kept and not watched",
-         [("up", 0, 12), ("maintenance", 12, 24)], seconds={"up": 12, "maintenance": 12},
+         [("up", 0, 12), ("satellite_lost", 12, 24)], seconds={"up": 12, "satellite_lost": 12},
          unwatched=12, availability=100, provider=100),
 ]
 
@@ -60,12 +71,15 @@ CASES = [
 def test_time_by_state(case: Case) -> None:
     spans = [StateSpan(state, hours(start), hours(end)) for state, start, end in case.spans]
     time = time_by_state(spans, hours(case.window[0]), hours(case.window[1]))
-    expected = dict.fromkeys(("up", "degraded", "down", "lan_down", "unknown"), 0.0)
+    expected = dict.fromkeys(
+        ("up", "degraded", "down", "lan_down", "unknown", "maintenance"), 0.0)
     expected.update({state: value * HOUR for state, value in case.seconds.items()})
     assert dict(time.seconds) == expected
     assert time.unrecorded_seconds == case.unrecorded * HOUR
     assert time.unwatched_seconds == case.unwatched * HOUR
-    assert time.watched_seconds + time.unwatched_seconds == time.window_seconds
+    assert time.maintenance_seconds == case.maintenance * HOUR
+    assert time.watched_seconds + time.maintenance_seconds + time.unwatched_seconds == (
+        time.window_seconds)
     assert time.available_seconds + time.unavailable_seconds == time.watched_seconds
     assert time.availability == pytest.approx(case.availability)
     assert time.provider_availability == pytest.approx(case.provider)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import time_machine
 
+from tests.incidents.conftest import make_config
 from tests.report.conftest import moment
+from tests.store.store_helpers import cycle, transition
 from watchdog.cli import main
 from watchdog.errors import EX_CANTCREAT, EX_USAGE
+from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 
 def test_the_report_counts_each_state_and_lists_the_outages_with_their_tickets(
@@ -129,3 +134,29 @@ def test_an_unwritable_output_is_one_sentence(site: Path,
 def test_a_bad_month_is_one_sentence(site: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--month", "November", "--config", str(site)]) == EX_USAGE
     assert "write it as YYYY-MM" in capsys.readouterr().err
+
+
+def test_maintenance_time_is_left_out_of_availability_and_shown_apart(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_config(tmp_path, '[storage]\ndatabase = "watchdog.db"\n')
+    with Store.open(config.storage.database) as store:
+        store.resume(moment(2, 0), timedelta(seconds=2), link=DEFAULT_LINK)
+        for hour, state in ((0, "up"), (10, "maintenance"), (13, "down"), (14, "up")):
+            when = moment(2, hour)
+            store.record_cycle(cycle(when), [transition(state, when, "isp")], [], when,
+                               link=DEFAULT_LINK)
+        store.record_cycle(cycle(moment(3, 0)), [], [], moment(3, 0), link=DEFAULT_LINK)
+    with time_machine.travel(moment(3, 0), tick=False):
+        assert main(["report", "--month", "2026-11", "--json", "--config",
+                     str(config.source)]) == 0
+        data = json.loads(capsys.readouterr().out)
+        assert main(["report", "--month", "2026-11", "--config", str(config.source)]) == 0
+        out = capsys.readouterr().out
+    figures = data["availability"]
+    assert figures["seconds"]["maintenance"] == 3 * 3600
+    # 24 h recorded, 3 h of it works: 20 h up of the 21 h that count.
+    assert figures["availability_percent"] == pytest.approx(100 * 20 / 21)
+    assert figures["contract"]["maintenance_s"] == 3 * 3600
+    assert figures["contract"]["availability_percent"] == pytest.approx(100 * 20 / 21)
+    assert "planned maintenance 3 h" in out

@@ -135,7 +135,7 @@ def test_a_cycle_is_one_transaction_nothing_of_it_is_kept_when_a_part_fails(
     store: Store, db_path: Path
 ) -> None:
     store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
-    bad = Transition("maintenance", at(10), "not a link state")  # type: ignore[arg-type]
+    bad = Transition("satellite_lost", at(10), "not a link state")  # type: ignore[arg-type]
     with pytest.raises(DatabaseError):
         store.record_cycle(cycle(at(10)), [bad], [], at(11), link=DEFAULT_LINK)
     assert rows(db_path, "SELECT count(*) FROM sample WHERE at_ms > ?",

@@ -129,6 +129,36 @@ def build_parser() -> argparse.ArgumentParser:
     note.set_defaults(handler=_lazy("ticket_change", "note"))
     provider.set_defaults(handler=_lazy("ticket_change", "provider_ref"))
 
+    maintenance = commands.add_parser(
+        "maintenance", help="windows of planned works: list, add, remove")
+    maintenance_commands = maintenance.add_subparsers(dest="maintenance_command",
+                                                      metavar="ACTION", parser_class=_Parser)
+    maintenance_commands.required = True
+    windows = maintenance_commands.add_parser(
+        "list", parents=[common], help="the windows (config and command line), whether they hold")
+    windows.add_argument("--all", action="store_true",
+                         help="also windows over for more than a week, and removed ones")
+    windows.add_argument("--json", action="store_true", help="print JSON for programs")
+    windows.set_defaults(handler=_lazy("maintenance_list"))
+    declare = maintenance_commands.add_parser(
+        "add", parents=[common],
+        help="declare planned works: probed and recorded as maintenance, no ticket, left out "
+             "of availability")
+    declare.add_argument("--from", dest="start", default="now", metavar="WHEN",
+                         help="when the works begin: \"2026-12-06 02:00\" in the site's time "
+                              "zone, ISO with an offset, or now (default)")
+    declare.add_argument("--to", dest="end", required=True, metavar="WHEN",
+                         help="when they end: a date and time, or a duration after --from "
+                              "(\"+3h\")")
+    declare.add_argument("--reason", required=True, help="what the works are (for the record)")
+    declare.add_argument("--link", metavar="NAME", help="only this link (default: every link)")
+    declare.set_defaults(handler=_lazy("maintenance_change", "add"))
+    withdraw = maintenance_commands.add_parser(
+        "remove", parents=[common], help="withdraw a window declared with 'maintenance add' "
+                                         "(one that has begun ends now)")
+    withdraw.add_argument("id", metavar="ID", help="the window's id, from 'maintenance list'")
+    withdraw.set_defaults(handler=_lazy("maintenance_change", "remove"))
+
     outbox = commands.add_parser("outbox", parents=[common],
                                  help="messages not delivered yet, with their last error")
     outbox.add_argument("--all", action="store_true", help="also those sent in the last day")

@@ -7,6 +7,7 @@ it is fast, works while the daemon runs and after it stopped, and never writes.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -18,7 +19,14 @@ from watchdog.cli.common import (
     local_time,
     print_json,
 )
+from watchdog.cli.maintenance_views import (
+    UPCOMING,
+    known_windows,
+    occurrence_json,
+    occurrence_text,
+)
 from watchdog.config.zone import site_zone
+from watchdog.link.maintenance_windows import Occurrence, window_at, windows_between
 from watchdog.store.reader import StatusData, read_status
 from watchdog.store.ticket_reader import TicketRow, read_current_incident
 from watchdog.vocabulary import state_label
@@ -27,19 +35,28 @@ from watchdog.vocabulary import state_label
 def command(args: argparse.Namespace) -> int:
     config = config_from(args)
     zone = site_zone(config)
-    status = read_status(config.storage.database, clock.utcnow())
+    now = clock.utcnow()
+    status = read_status(config.storage.database, now)
     incident = read_current_incident(config.storage.database)
+    windows = known_windows(config, now)
+    active = window_at(windows, now, link=status.link)
+    upcoming = [occurrence for occurrence in windows_between(
+        windows, now, now + UPCOMING, link=status.link) if occurrence.start > now]
+    maintenance = ([active] if active else []) + upcoming
     if args.json:
-        print_json(as_json(status, zone, incident))
+        print_json(as_json(status, zone, incident, maintenance))
     else:
-        print(render(status, zone, incident))
+        print(render(status, zone, incident, maintenance))
     return 0
 
 
 def as_json(
-    status: StatusData, zone: tzinfo, incident: TicketRow | None = None
+    status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
+    maintenance: Sequence[Occurrence] = (),
 ) -> dict[str, Any]:
-    """The JSON contract of ``status --json`` (other tools read it: keep the keys)."""
+    """The JSON contract of ``status --json`` (other tools read it: keep the keys).
+
+    ``maintenance`` holds the window holding now (if any) and those beginning within a day."""
     outage = status.open_outage
     heartbeat = status.heartbeat
     return {
@@ -53,6 +70,13 @@ def as_json(
         "uptime": {w.label: None if w.uptime_percent is None else round(w.uptime_percent, 3)
                    for w in status.windows},
         "unknown_seconds": {w.label: round(w.unknown_seconds) for w in status.windows},
+        "maintenance_seconds": {w.label: round(w.maintenance_seconds) for w in status.windows},
+        "maintenance": {
+            "active": next((occurrence_json(o, zone) for o in maintenance
+                            if o.start <= status.now < o.end), None),
+            "upcoming": [occurrence_json(o, zone) for o in maintenance
+                         if o.start > status.now],
+        },
         "outage": None if outage is None else {
             "id": outage.id,
             "kind": outage.kind,
@@ -95,8 +119,10 @@ def _done_about_it(incident: TicketRow, zone: tzinfo, now: datetime) -> str:
     return f"  {said}"
 
 
-def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None) -> str:
-    """The person's view: state and since first, then uptime, last results, the daemon."""
+def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
+           maintenance: Sequence[Occurrence] = ()) -> str:
+    """The person's view: state and since first, then maintenance windows holding now or
+    within a day, uptime, last results, the daemon."""
     now = status.now
     outage = status.open_outage
     label = state_label(status.state, outage.kind if outage else None)
@@ -114,6 +140,9 @@ def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None) 
                      f"{local_time(outage.started_at, zone, now)}, {lasted} so far")
     if incident is not None:
         lines.append(_done_about_it(incident, zone, now))
+    for occurrence in maintenance:
+        lines.append(f"  maintenance window {occurrence.window.key} "
+                     f"{occurrence_text(occurrence, zone, now)}: {occurrence.window.reason}")
     lines.append("")
     uptime = "".join(
         f"{w.label:>4} "
@@ -123,6 +152,10 @@ def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None) 
     unknown = "".join(f"{w.label:>4} {duration(w.unknown_seconds):<14}" for w in status.windows)
     lines.append(f"Uptime       {uptime}".rstrip())
     lines.append(f"Not watched  {unknown}".rstrip())
+    if any(w.maintenance_seconds >= 1 for w in status.windows):
+        works = "".join(f"{w.label:>4} {duration(w.maintenance_seconds):<14}"
+                        for w in status.windows)
+        lines.append(f"Maintenance  {works}".rstrip())
     if status.targets:
         lines.append("")
         lines.append("Last results")

@@ -224,6 +224,24 @@ class IncidentsConfig:
 
 
 @dataclass(frozen=True)
+class MaintenanceConfig:
+    """``[[maintenance]]``: a window of planned works (``watchdog.link.maintenance_windows``).
+
+    One-off: ``start`` and ``end`` are dates and times ("2026-12-06 02:00" in the site's zone,
+    or ISO with an offset). Weekly: ``days`` lists the days and ``start``/``end`` are times of
+    day in the site's zone ("02:00"; an end not after the start is on the next day).
+    """
+
+    start: str
+    end: str
+    reason: str
+    # Weekly windows: ["Sun"], ["Sat", "Sun"], ["Mon-Fri"]; empty: a one-off window.
+    days: list[str] = field(default_factory=list)
+    # The link it covers (a link's name); empty: every link.
+    link: str = ""
+
+
+@dataclass(frozen=True)
 class SmtpConfig:
     name: str
     host: str
@@ -304,6 +322,7 @@ class Config:
     isp: IspConfig = field(default_factory=IspConfig)
     incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
     contract: ContractConfig = field(default_factory=ContractConfig)
+    maintenance: list[MaintenanceConfig] = field(default_factory=list)
     smtp: list[SmtpConfig] = field(default_factory=list)
     tickets: TicketsConfig = field(default_factory=TicketsConfig.empty)
     notify: NotifyConfig = field(default_factory=NotifyConfig.empty)
@@ -377,6 +396,26 @@ class Config:
             except (ZoneInfoNotFoundError, ValueError):
                 found.append(("site.timezone", f"{self.site.timezone!r} is not a known time "
                               "zone; write an IANA name such as \"Europe/Paris\""))
+                return found  # the maintenance windows' times cannot be read without it
+        found.extend(self._maintenance_problems())
+        return found
+
+    def _maintenance_problems(self) -> list[tuple[str, str]]:
+        from watchdog.config.zone import site_zone
+        from watchdog.link.maintenance_windows import WindowProblem, window_from_config
+
+        found: list[tuple[str, str]] = []
+        zone = site_zone(self)
+        names = [link.name for link in self.links]
+        for index, entry in enumerate(self.maintenance):
+            try:
+                window_from_config(entry, zone, index + 1)
+            except WindowProblem as problem:
+                found.append((f"maintenance[{index}].{problem.key}", str(problem)))
+            if entry.link and entry.link not in names:
+                found.append((f"maintenance[{index}].link", f"{entry.link!r} is not a link of "
+                              f"this config; use one of {', '.join(map(repr, names))}, or "
+                              "leave it empty for every link"))
         return found
 
 

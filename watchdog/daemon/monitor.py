@@ -3,6 +3,12 @@
 The daemon runs one monitor per link (``config.links``). A monitor probes its link, folds each
 cycle into its tracker and records it on the link's own timeline in one transaction; nothing
 in it knows about the scheduler, signals or delivery (the ``Daemon`` shell owns those).
+
+During a maintenance window (the config's, or one declared with ``watchdog maintenance add``)
+the link is probed and its samples kept as ever, but the timeline shows ``maintenance``
+(``link.maintenance.overlay`` decides what is recorded). The database's windows are read at
+start and again only after another process wrote to the database (``Store.outside_writes``),
+so a cycle costs no query for them.
 """
 
 from __future__ import annotations
@@ -17,13 +23,17 @@ from watchdog.config import Config
 from watchdog.config.schema import LinkConfig
 from watchdog.config.zone import site_zone
 from watchdog.daemon.cadence import Cadence
+from watchdog.errors import DatabaseError
 from watchdog.link.classify import Policy, quorum_failed
+from watchdog.link.maintenance import Works, overlay
+from watchdog.link.maintenance_windows import MaintenanceWindow, config_windows, span_at
 from watchdog.link.states import Blip, Transition
 from watchdog.link.tracker import TrackerState, advance
 from watchdog.logs import get_logger
 from watchdog.probes.cycle import plan_for, run_cycle
 from watchdog.probes.gateway import default_gateway, gateway_to_probe
 from watchdog.probes.results import CycleResult
+from watchdog.store.maintenance_reader import declared_windows
 
 if TYPE_CHECKING:
     from watchdog.store.writer import Store
@@ -61,6 +71,13 @@ class LinkMonitor:
         self.last_run: dict[str, datetime] = {}
         self.last_cycle_at: datetime | None = None
         self.cycles = 0
+        # The maintenance the timeline shows (None: the tracker's state), and the end of the
+        # time already recorded (None until the first cycle after an ``unknown`` start).
+        self.works: Works | None = None
+        self.recorded_until: datetime | None = None
+        # The database's windows, and the store's ``outside_writes`` when they were read.
+        self.declared: tuple[MaintenanceWindow, ...] = ()
+        self._declared_at_generation: int | None = None
         self._lock = threading.Lock()
         self.apply(config)
 
@@ -72,16 +89,48 @@ class LinkMonitor:
             self.policy = Policy.from_config(config)
             self.cadence = Cadence.from_config(config)
             self.zone = site_zone(config)
+            self.config_windows = tuple(config_windows(config))
+
+    @property
+    def windows(self) -> tuple[MaintenanceWindow, ...]:
+        """Every maintenance window known: the config's and the database's."""
+        return self.config_windows + self.declared
 
     def resume(self) -> None:
         """Turn the gap since the link's last heartbeat into history and set the tracker's
         start."""
-        info = self.store.resume(self.now(), self.config.schedule.ping_interval, link=self.name)
+        now = self.now()
+        info = self.store.resume(now, self.config.schedule.ping_interval, link=self.name)
+        self._read_declared_windows(now)
+        state, cause, self.works = info.state, info.cause, None
+        if info.state == "maintenance":
+            # A quick restart during the works: the timeline goes on showing them, and the
+            # tracker, which never holds "maintenance", starts from no observation.
+            window = span_at(self.windows, info.since, link=self.name)
+            self.works = Works(info.since, window.end if window else now,
+                               window.reason if window else info.cause)
+            state, cause = "unknown", "the watchdog restarted during a maintenance window"
         self.tracker = TrackerState.start(
-            info.since, state=info.state, cause=info.cause, outage_kind=info.outage_kind
+            info.since, state=state, cause=cause, outage_kind=info.outage_kind
         )
+        continued = info.continues and info.state != "unknown"
+        self.recorded_until = now if continued else None
         log.info("resumed", link=self.name, state=info.state, since=info.since.isoformat(),
                  cause=info.cause)
+
+    def _read_declared_windows(self, now: datetime, *, unless_unchanged: bool = False) -> None:
+        """Read the database's maintenance windows (those not over at ``now``); with
+        ``unless_unchanged``, only when another process wrote to the database since the last
+        read. An unreadable database keeps the windows read before (logged; retried)."""
+        generation = self.store.outside_writes
+        if unless_unchanged and generation == self._declared_at_generation:
+            return
+        try:
+            self.declared = tuple(declared_windows(self.store.path, ending_after=now))
+        except DatabaseError as error:
+            log.warning("maintenance_windows_unreadable", link=self.name, error=str(error))
+            return
+        self._declared_at_generation = generation
 
     def cycle(self) -> CycleResult:
         """Run one probe cycle, fold it into the tracker and record it in one transaction."""
@@ -89,6 +138,7 @@ class LinkMonitor:
             started = self.now()
             if self._stalled(started):
                 self.resume()  # the silence becomes an unknown interval, as after a restart
+            self._read_declared_windows(started, unless_unchanged=True)
             retry = self.tracker.retry_kinds() if self.tracker.suspect else frozenset()
             # While the internet is unreachable, DNS and web checks can tell nothing.
             cut_off = self.tracker.state == "lan_down" or (
@@ -107,12 +157,21 @@ class LinkMonitor:
             for kind in ("dns", "http"):
                 if kind in result.kinds:
                     self.last_run[kind] = result.started_at
-            self.tracker, transitions, blips = advance(self.tracker, result, self.policy)
+            before = self.tracker
+            self.tracker, transitions, blips = advance(before, result, self.policy)
+            window = span_at(self.windows, result.started_at, link=self.name)
+            recorded = overlay(self.works, before, transitions, blips, window,
+                               result.started_at, self.recorded_until)
             finished = self.now()
-            self.store.record_cycle(result, transitions, blips, finished, link=self.name)
+            self.store.record_cycle(result, recorded.transitions, recorded.blips, finished,
+                                    link=self.name)
+            self.works, self.recorded_until = recorded.works, finished
             self.last_cycle_at = finished
             self.cycles += 1
-            self._log(transitions, blips)
+            self._log(recorded.transitions, recorded.blips)
+            for unrecorded in (t for t in transitions if t not in recorded.transitions):
+                log.info("link_state_seen_during_maintenance", link=self.name,
+                         state=unrecorded.state, since=unrecorded.at.isoformat())
             return result
 
     def next_cycle_at(self, started_at: datetime, finished_at: datetime) -> datetime:
@@ -137,6 +196,9 @@ class LinkMonitor:
         tracker = self.tracker
         since = tracker.since.astimezone(self.zone).strftime("%H:%M")
         line = f"{tracker.state} since {since}"
+        if self.works is not None:
+            until = self.works.until.astimezone(self.zone).strftime("%H:%M")
+            line = f"maintenance until {until} ({line})"
         observation = tracker.last
         if observation is not None:
             evidence = observation.evidence

@@ -17,6 +17,10 @@ fall when the contract says.
 
 Every message is enqueued in the outbox in the same transaction (record first, send later).
 The messages of a flapping incident are grouped and rate-limited; every cut is still recorded.
+
+During a maintenance window (the link's open interval is ``maintenance``) nothing opens, no
+ticket, no reminder: an incident whose outage goes on through the works is followed up again
+when they end (steps that fell due meanwhile are taken then, the latest one sent).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from watchdog.incidents.routing import notify_channels, ticket_backends
 from watchdog.incidents.schedule import Step, due_steps
 from watchdog.link.states import Transition
 from watchdog.store.models import Incident, IncidentEvent, Outage
-from watchdog.store.timeline import open_outage
+from watchdog.store.timeline import maintenance_intervals, open_interval, open_outage
 
 # A "degraded" notice is sent at most this often.
 DEGRADED_NOTICE_INTERVAL = timedelta(hours=1)
@@ -48,6 +52,12 @@ def ongoing_incident(session: Session, link: int) -> Incident | None:
     return session.exec(
         select(Incident).where(col(Incident.link_id) == link, col(Incident.ended_at).is_(None))
     ).first()
+
+
+def in_maintenance(session: Session, link: int) -> bool:
+    """Whether the link's timeline shows a maintenance window now."""
+    interval = open_interval(session, link)
+    return interval is not None and interval.state == "maintenance"
 
 
 def next_reference(session: Session, prefix: str, year: int) -> str:
@@ -88,12 +98,14 @@ class IncidentService:
         if ongoing is not None and (outage is None or outage.incident_id != ongoing.id):
             self._recover(session, ongoing, now)
             ongoing = None
-        if outage is not None:
+        # Planned works: nothing opens, reminds or escalates until they end.
+        works = outage is not None and in_maintenance(session, link)
+        if outage is not None and not works:
             if outage.incident_id is None:
                 ongoing = self._attach(session, outage, now)
             elif ongoing is None:
                 ongoing = session.get(Incident, outage.incident_id)
-        if ongoing is not None and ongoing.ended_at is None:
+        if ongoing is not None and ongoing.ended_at is None and not works:
             self._follow_up(session, ongoing, now)
         for transition in transitions:
             if transition.state == "up":
@@ -175,8 +187,9 @@ class IncidentService:
             if now - incident.started_at < delay.get(incident.kind, timedelta(minutes=2)):
                 return
             self._open_ticket(session, incident, now)
-        steps = due_steps(incident.started_at, now, policy.escalation, self._gtr_due(incident),
-                          policy.repeat_every, incident.steps_done)
+        steps = due_steps(incident.started_at, now, policy.escalation,
+                          self._gtr_due(session, incident, now), policy.repeat_every,
+                          incident.steps_done)
         if steps:
             self._escalate(session, incident, steps, now)
 
@@ -199,11 +212,13 @@ class IncidentService:
 
     def _escalate(self, session: Session, incident: Incident, steps: list[Step],
                   now: datetime) -> None:
-        """Take the latest due step; steps missed while the watchdog was off are noted."""
+        """Take the latest due step; steps missed while the watchdog was off (or during a
+        maintenance window) are noted."""
         for missed in steps[:-1]:
             self._event(session, incident, missed.due_at, "skipped",
                         f"reminder {missed.number} ({missed.label}) was due while the "
-                        "watchdog was not running; the next one replaces it")
+                        "watchdog was not running or a maintenance window held the "
+                        "reminders; the next one replaces it")
         step = steps[-1]
         incident.steps_done = step.number
         incident.reminders_sent += 1
@@ -276,12 +291,16 @@ class IncidentService:
 
     # --- helpers -----------------------------------------------------------------------
 
-    def _gtr_due(self, incident: Incident) -> datetime | None:
-        """When the contract's repair time runs out; None while its clock has not started."""
+    def _gtr_due(self, session: Session, incident: Incident, now: datetime) -> datetime | None:
+        """When the contract's repair time runs out (maintenance recorded so far skipped);
+        None while its clock has not started."""
         start = gtr.clock_start(self.terms, started_at=incident.started_at,
                                 ticket_opened_at=incident.ticket_opened_at,
                                 provider_ref_at=incident.provider_ref_at)
-        return None if start is None else gtr.gtr_due(self.terms, start)
+        if start is None:
+            return None
+        return gtr.gtr_due(self.terms, start,
+                           maintenance_intervals(session, incident.link_id, start, now))
 
     def _gtr_verdict(self, session: Session, incident: Incident, now: datetime) -> gtr.GtrVerdict:
         """The incident against the contract's GTR: its cuts' counted repair time."""
@@ -289,7 +308,9 @@ class IncidentService:
         return gtr.assess(self.terms, started_at=incident.started_at,
                           outages=[(cut.started_at, cut.ended_at) for cut in cuts], now=now,
                           ticket_opened_at=incident.ticket_opened_at,
-                          provider_ref_at=incident.provider_ref_at)
+                          provider_ref_at=incident.provider_ref_at,
+                          maintenance=maintenance_intervals(session, incident.link_id,
+                                                            incident.started_at, now))
 
     def _enqueue(self, session: Session, incident: Incident, event: str, channel: str,
                  suffix: str, event_at: datetime, now: datetime, step: Step | None = None,

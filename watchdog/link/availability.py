@@ -11,6 +11,8 @@ The rules, the same for every caller:
   (``watchdog.vocabulary``).
 * Time in ``unknown`` (the daemon was not running) and time with no record at all are never
   counted as up: they are left out of availability and reported as not watched.
+* Time in ``maintenance`` (a declared window of planned works) is watched but neither
+  available nor unavailable: it is left out of availability and reported apart.
 * The provider's availability also leaves out ``lan_down``: a fault inside the office is not
   the provider's.
 
@@ -76,9 +78,15 @@ class TimeByState:
         return sum(self.seconds[state] for state in LINK_STATES if state in OUTAGE_STATES)
 
     @property
+    def maintenance_seconds(self) -> float:
+        """Time in declared maintenance windows: watched, but left out of availability."""
+        return self.seconds["maintenance"]
+
+    @property
     def unwatched_seconds(self) -> float:
-        """The window less the watched time: ``unknown`` and unrecorded time together."""
-        return max(0.0, self.window_seconds - self.watched_seconds)
+        """The window less the watched and maintenance time: ``unknown`` and unrecorded time
+        together."""
+        return max(0.0, self.window_seconds - self.watched_seconds - self.maintenance_seconds)
 
     @property
     def availability(self) -> float | None:

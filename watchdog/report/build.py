@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -24,10 +25,11 @@ from watchdog.contract.availability import ContractAvailability, contract_availa
 from watchdog.contract.compensation import Compensation, compensation
 from watchdog.contract.terms import ContractTerms
 from watchdog.contract.wording import terms_lines
+from watchdog.link.availability import StateSpan
 from watchdog.report import days as day_rows
 from watchdog.report.period import Period, site_days
 from watchdog.store.evidence_reader import read_incident_outages
-from watchdog.store.report_reader import PeriodReport, read_hours, read_period
+from watchdog.store.report_reader import PeriodReport, read_hours, read_period, read_spans
 from watchdog.store.ticket_reader import TicketDetail, read_ticket
 from watchdog.vocabulary import DEFAULT_LINK, LINK_STATES, Language
 
@@ -55,8 +57,9 @@ def build(config: Config, period: Period, now: datetime, *,
     references = sorted({o.reference for o in recorded.outages if o.reference})
     tickets = [read_ticket(path, reference) for reference in references]
     verdicts: dict[str | None, gtr_rules.GtrVerdict | None] = {
-        detail.ticket.reference: _verdict(path, terms, detail, now) for detail in tickets}
-    judged = contract_availability(terms, recorded.spans, recorded.start, recorded.end)
+        detail.ticket.reference: _verdict(path, terms, detail, now, link) for detail in tickets}
+    judged = contract_availability(terms, recorded.spans, recorded.start, recorded.end,
+                                   _maintenance(recorded.spans))
     # A provider's incident is owed for in the period of its repair (ongoing: so far).
     owed = [(reference, verdict) for detail in tickets
             if (reference := detail.ticket.reference) is not None
@@ -126,17 +129,24 @@ def _contract(terms: ContractTerms, language: Language) -> dict[str, Any]:
     }
 
 
-def _verdict(path: Path, terms: ContractTerms, detail: TicketDetail,
-             now: datetime) -> gtr_rules.GtrVerdict | None:
-    """The ticket's incident against the GTR; None for a LAN fault (the office's own)."""
+def _maintenance(spans: Sequence[StateSpan]) -> list[tuple[datetime, datetime]]:
+    """The maintenance the daemon recorded (what it honoured): the contract skips it."""
+    return [(span.started_at, span.ended_at) for span in spans if span.state == "maintenance"]
+
+
+def _verdict(path: Path, terms: ContractTerms, detail: TicketDetail, now: datetime,
+             link: str) -> gtr_rules.GtrVerdict | None:
+    """The ticket's incident against the GTR (from all its cuts, skipping the maintenance
+    recorded since it began); None for a LAN fault (the office's own)."""
     ticket = detail.ticket
     if ticket.kind == "lan" or ticket.reference is None:
         return None
     cuts = [(outage.started_at, outage.ended_at)
             for outage in read_incident_outages(path, ticket.reference)]
+    works = _maintenance(read_spans(path, ticket.started_at, now, now, link=link))
     return gtr_rules.assess(terms, started_at=ticket.started_at, outages=cuts, now=now,
                             ticket_opened_at=ticket.ticket_opened_at,
-                            provider_ref_at=ticket.provider_ref_at)
+                            provider_ref_at=ticket.provider_ref_at, maintenance=works)
 
 
 def _repaired_in(detail: TicketDetail, period: Period, now: datetime) -> bool:

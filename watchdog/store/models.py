@@ -234,6 +234,27 @@ class Blip(SQLModel, table=True):
     cause: str
 
 
+class MaintenanceWindow(SQLModel, table=True):
+    """A window of planned works declared from the command line (``watchdog maintenance``).
+
+    ``link`` is the link's name (NULL: every link). A window is never deleted: removing it
+    sets ``removed_at``, and it then holds only until that moment (if it had begun), so what
+    the daemon honoured stays on the record. Windows of the config file are not stored.
+    """
+
+    __tablename__ = "maintenance_window"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="window_ends_after_start"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    link: str | None = None
+    starts_at: datetime
+    ends_at: datetime = Field(index=True)
+    reason: str
+    created_at: datetime
+    created_by: str
+    removed_at: datetime | None = None
+
+
 class Watermark(SQLModel, table=True):
     """The single row (id 1) of maintenance progress, in epoch ms (NULL: not started).
 

@@ -28,7 +28,8 @@ from watchdog.store.files import check_readable, not_a_database, permission_deni
 from watchdog.store.timetext import from_text, to_text
 from watchdog.vocabulary import DEFAULT_LINK, LinkState, OutageKind
 
-REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "link"})
+REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "link",
+                             "maintenance_window"})
 UPTIME_WINDOWS: tuple[tuple[str, timedelta], ...] = (
     ("24h", timedelta(hours=24)),
     ("7d", timedelta(days=7)),
@@ -75,8 +76,9 @@ class UptimeWindow:
 
     ``up`` and ``degraded`` count as available, ``down`` and ``lan_down`` as not; time with no
     observation (``unknown``, the daemon not running, before the first record) is left out of
-    ``uptime_percent`` and reported as ``unknown_seconds``. The three add up to the span.
-    ``uptime_percent`` is None when nothing in the window was observed.
+    ``uptime_percent`` and reported as ``unknown_seconds``, and time in declared maintenance
+    windows as ``maintenance_seconds``. The four add up to the span. ``uptime_percent`` is
+    None when nothing in the window was observed.
     """
 
     label: str
@@ -85,6 +87,7 @@ class UptimeWindow:
     available_seconds: float
     unavailable_seconds: float
     unknown_seconds: float
+    maintenance_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,6 +326,7 @@ def _uptime(
         available_seconds=time.available_seconds,
         unavailable_seconds=time.unavailable_seconds,
         unknown_seconds=time.unwatched_seconds,
+        maintenance_seconds=time.maintenance_seconds,
     )
 
 

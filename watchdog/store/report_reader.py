@@ -7,6 +7,7 @@ per state, availability) is ``watchdog.link.availability``'s.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -72,6 +73,36 @@ class PeriodReport:
         return self.time.provider_availability
 
 
+def _spans(connection: sqlite3.Connection, link: str, start: datetime, until: datetime,
+           now: datetime) -> tuple[int | None, list[StateSpan]]:
+    """The link's id (None: never watched) and its state intervals touching [start, until)."""
+    heartbeat = connection.execute(
+        "SELECT id, last_cycle_at FROM link WHERE name = ?", (link,)).fetchone()
+    # A link never watched has no row: NULL matches nothing, so every query is empty.
+    link_id = None if heartbeat is None else heartbeat[0]
+    rows = connection.execute(
+        "SELECT state, started_at, ended_at FROM state_interval "
+        "WHERE link_id = ? AND ended_at > ? AND started_at < ? "
+        "UNION ALL SELECT state, started_at, ended_at FROM state_interval "
+        "WHERE link_id = ? AND ended_at IS NULL AND started_at < ?",
+        (link_id, to_text(start), to_text(until), link_id, to_text(until))).fetchall()
+    # The open interval holds until the last heartbeat (after it, nobody watched).
+    open_until = from_text(heartbeat[1]) if heartbeat else now
+    return link_id, [
+        StateSpan(state, from_text(began), from_text(ended) if ended is not None else open_until)
+        for state, began, ended in rows
+    ]
+
+
+def read_spans(
+    path: Path, start: datetime, end: datetime, now: datetime, *, link: str = DEFAULT_LINK
+) -> list[StateSpan]:
+    """The link's state intervals touching [``start``, ``end``) as known at ``now`` (an open
+    one until the last heartbeat). Raises ``DatabaseError``."""
+    with connect(Path(path)) as connection:
+        return _spans(connection, link, start, min(end, now), now)[1]
+
+
 def read_period(
     path: Path, start: datetime, end: datetime, now: datetime, *, link: str = DEFAULT_LINK
 ) -> PeriodReport:
@@ -81,23 +112,7 @@ def read_period(
     """
     until = min(end, now)
     with connect(Path(path)) as connection:
-        heartbeat = connection.execute(
-            "SELECT id, last_cycle_at FROM link WHERE name = ?", (link,)).fetchone()
-        # A link never watched has no row: NULL matches nothing, so every query is empty.
-        link_id = None if heartbeat is None else heartbeat[0]
-        rows = connection.execute(
-            "SELECT state, started_at, ended_at FROM state_interval "
-            "WHERE link_id = ? AND ended_at > ? AND started_at < ? "
-            "UNION ALL SELECT state, started_at, ended_at FROM state_interval "
-            "WHERE link_id = ? AND ended_at IS NULL AND started_at < ?",
-            (link_id, to_text(start), to_text(until), link_id, to_text(until))).fetchall()
-        # The open interval holds until the last heartbeat (after it, nobody watched).
-        open_until = from_text(heartbeat[1]) if heartbeat else now
-        spans = [
-            StateSpan(state, from_text(began),
-                      from_text(ended) if ended is not None else open_until)
-            for state, began, ended in rows
-        ]
+        link_id, spans = _spans(connection, link, start, until, now)
         has_incidents = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'incident'").fetchone() is not None
         join = ("LEFT JOIN incident i ON i.id = o.incident_id" if has_incidents else "")

@@ -65,6 +65,19 @@ def open_outage(session: Session, link: int) -> Outage | None:
     ).first()
 
 
+def maintenance_intervals(
+    session: Session, link: int, since: datetime, now: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The link's recorded maintenance since ``since`` (an open one: until ``now``): the
+    windows the daemon honoured, which the contract's clocks skip."""
+    rows = session.exec(
+        select(StateInterval).where(
+            col(StateInterval.link_id) == link, col(StateInterval.state) == "maintenance",
+            col(StateInterval.ended_at).is_(None) | (col(StateInterval.ended_at) > since))
+    ).all()
+    return [(row.started_at, row.ended_at or now) for row in rows]
+
+
 def _last_closed_interval(session: Session, link: int) -> StateInterval | None:
     return session.exec(
         select(StateInterval)
@@ -179,9 +192,23 @@ def _follow_outage(
     outage either continued (same kind: the unknown gap is added to ``unobserved_seconds``) or
     ended unseen (closed at the start of the gap, the last moment it was seen, with
     ``end_observed`` False).
+
+    A maintenance window neither ends nor opens an outage. One open when the window starts
+    stays open through it (the same fault, the same ticket; after an unwatched gap, the gap
+    counts as unobserved); when the window ends it goes on if the link is still in the same
+    kind of outage, else it is closed at the window's start, the last moment it was seen
+    outside the works (the repair happened during them). The window's own time is the
+    ``maintenance`` interval's, left out of availability.
     """
     new_kind = outage_kind_of(transition.state, transition.outage_kind)
     outage = open_outage(session, link)
+    if transition.state == "maintenance":
+        if outage is not None and previous_state == "unknown":
+            # Back from a gap straight into works: the outage is taken to have gone on
+            # unseen, as when the same kind is seen after a gap.
+            outage.unobserved_seconds += (at - previous_start).total_seconds()
+            session.add(outage)
+        return
     if outage is not None:
         if previous_state == "unknown":
             if new_kind == outage.kind:
@@ -189,6 +216,10 @@ def _follow_outage(
                 session.add(outage)
                 return
             _close_outage(session, outage, previous_start, observed=False)
+        elif previous_state == "maintenance":
+            if new_kind == outage.kind:
+                return
+            _close_outage(session, outage, previous_start, observed=True)
         elif new_kind == outage.kind:
             return
         else:

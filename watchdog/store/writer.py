@@ -79,6 +79,11 @@ class Store:
         """Runs inside each cycle's transaction after its timeline is written (incidents)."""
         self.on_resume: ResumeHook | None = None
         """Runs inside resume's transaction with the start of the unwatched gap, if any."""
+        self.outside_writes = 0
+        """Grows when another process (``watchdog maintenance add``, ``ticket ack``) has
+        written to the database since this store's previous transaction: what it caches
+        of the database (the declared maintenance windows) is then read again."""
+        self._data_version: tuple[int, int] | None = None
 
     @property
     def path(self) -> Path:
@@ -118,6 +123,7 @@ class Store:
         with self._lock:
             try:
                 with write_session(self._engine) as session:
+                    self._note_outside_writes(session)
                     yield session
             except DBAPIError as error:
                 self._samples.forget()
@@ -125,6 +131,20 @@ class Store:
             except BaseException:
                 self._samples.forget()
                 raise
+
+    def _note_outside_writes(self, session: Session) -> None:
+        """Count another connection's commits since our previous transaction.
+
+        SQLite's ``PRAGMA data_version`` changes, for one connection, when another connection
+        has committed; it costs no read of the file. A change of connection (the pool's
+        overflow) counts too: a needless re-read, never a missed one.
+        """
+        connection = session.connection()
+        version = connection.exec_driver_sql("PRAGMA data_version").scalar()
+        seen = (id(connection.connection.dbapi_connection), int(version or 0))
+        if seen != self._data_version:
+            self._data_version = seen
+            self.outside_writes += 1
 
     def resume(
         self, now: datetime, ping_interval: timedelta, *, link: str, pid: int | None = None

@@ -1,4 +1,5 @@
-"""How precise the record says it is: outages with the brackets of their start and end."""
+"""How precise the record says it is: outages with the brackets of their start and end, and
+whether the server's clock was synchronised (``status``)."""
 
 from __future__ import annotations
 
@@ -97,3 +98,51 @@ def test_an_end_nobody_saw_and_an_outage_recorded_before_brackets_say_what_is_kn
     assert "      ended by 2025-03-01 14:00:02.002 (no earlier probe on record)" in unseen
     assert data[0]["start_bracket"] == data[0]["end_bracket"] == {"after": None, "by": None}
     assert data[1]["end_bracket"] == {"after": None, "by": "2025-03-01T14:00:02.002+01:00"}
+
+
+def test_status_says_when_the_clock_is_not_synchronised_and_json_always_tells(
+    config: Path, database: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with Store.open(database) as store:
+        store.resume(at(0), INTERVAL, link=DEFAULT_LINK)
+        store.record_clock(at(0), False)
+        store.record_clock(at(60), False)
+        store.record_cycle(cycle(at(60)), [transition("up", at(2))], [], at(61),
+                           link=DEFAULT_LINK)
+    with time_machine.travel(at(62), tick=False):
+        text = run(capsys, "status", "--config", str(config))
+        data = json.loads(run(capsys, "status", "--json", "--config", str(config)))
+    assert ("Clock: NOT synchronised since 13:00:00 (checked 13:01:00); recorded times may "
+            "drift: enable NTP (timedatectl set-ntp true)") in text.splitlines()
+    assert data["clock"] == {"synchronised": False, "checked_at": "2025-03-01T13:01:00+01:00",
+                             "since": "2025-03-01T13:00:00+01:00"}
+
+    with Store.open(database) as store:
+        store.resume(at(62), INTERVAL, link=DEFAULT_LINK)
+        store.record_clock(at(63), True)
+        store.record_cycle(cycle(at(64)), [], [], at(65), link=DEFAULT_LINK)
+    with time_machine.travel(at(66), tick=False):
+        text = run(capsys, "status", "--config", str(config))
+        data = json.loads(run(capsys, "status", "--json", "--config", str(config)))
+    assert "Clock" not in text
+    assert data["clock"] == {"synchronised": True, "checked_at": "2025-03-01T13:01:03+01:00",
+                             "since": "2025-03-01T13:01:03+01:00"}
+
+
+@pytest.mark.parametrize(("checks", "line"), [
+    ([], "Clock: whether it is synchronised was not recorded"),
+    ([None], "Clock: the kernel could not tell whether it is synchronised (checked 13:00:00)"),
+])
+def test_status_says_when_nobody_can_tell_whether_the_clock_is_synchronised(
+    config: Path, database: Path, capsys: pytest.CaptureFixture[str],
+    checks: list[bool | None], line: str,
+) -> None:
+    with Store.open(database) as store:
+        store.resume(at(0), INTERVAL, link=DEFAULT_LINK)
+        for synced in checks:
+            store.record_clock(at(0), synced)
+        store.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3),
+                           link=DEFAULT_LINK)
+    with time_machine.travel(at(4), tick=False):
+        text = run(capsys, "status", "--config", str(config))
+    assert line in text.splitlines()

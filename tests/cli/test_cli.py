@@ -21,15 +21,16 @@ from watchdog.vocabulary import DEFAULT_LINK
 
 @pytest.fixture
 def history(config: Path) -> Path:
-    """A database: up from T0, an ISP outage from T0+60 s, still going on at T0+600 s."""
+    """A database: up from T0, an ISP outage from T0+60 s (between the probes of 58 s and
+    60.0045 s), still going on at T0+600 s."""
     database = config.parent / "watchdog.db"
     with Store.open(database) as store:
         store.resume(at(0), timedelta(seconds=2), link=DEFAULT_LINK)
         store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(0), link=DEFAULT_LINK)
         store.record_cycle(cycle(at(60), ok=False),
                            [transition("down", at(60), "isp", "the gateway answers but 3 of 3 "
-                                       "internet targets do not answer")], [], at(61),
-                                           link=DEFAULT_LINK)
+                                       "internet targets do not answer", after=at(58),
+                                       by=at(60.0045))], [], at(61), link=DEFAULT_LINK)
         store.record_cycle(cycle(at(599), ok=False), [], [], at(600), link=DEFAULT_LINK)
     return database
 
@@ -102,12 +103,18 @@ def test_outages_lists_each_with_its_duration(
         code, out, _ = run(capsys, "outages", "--config", str(config))
         assert code == 0
         assert "#1    isp  2025-03-01 13:01 → still going on  9 min 1 s" in out
+        # The bracket in milliseconds, its "by" side rounded up (60.0045 s is shown .005).
+        assert "      started between 2025-03-01 13:00:58.000 and 13:01:00.005\n" in out
+        assert "ended" not in out
         code, out, _ = run(capsys, "outages", "--json", "--config", str(config))
     assert json.loads(out) == [{
         "id": 1, "kind": "isp", "started_at": "2025-03-01T13:01:00+01:00", "ended_at": None,
         "duration_s": 541,
         "cause": "the gateway answers but 3 of 3 internet targets do not answer",
         "unobserved_s": 0, "end_observed": None,
+        "start_bracket": {"after": "2025-03-01T13:00:58.000+01:00",
+                          "by": "2025-03-01T13:01:00.005+01:00"},
+        "end_bracket": None,
     }]
 
 

@@ -103,6 +103,10 @@ def test_a_signal_finishes_the_cycle_closes_the_interval_and_exits_zero(
     assert {"state", "cause", "since"} <= changes[0].keys()
     # One event per transition, not a line per probe.
     assert len(events) < 10
+    # The clock's synchronisation was checked at start-up (whatever this host's answer), and
+    # the log says so when it is not synchronised.
+    assert status.heartbeat.clock_checked_at is not None
+    assert ("clock_not_synchronised" in names) == (status.heartbeat.clock_synced is not True)
 
 
 def test_a_config_error_stops_the_daemon_with_exit_code_78(tmp_path: Path) -> None:

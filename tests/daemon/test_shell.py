@@ -134,3 +134,39 @@ def test_a_successor_due_before_its_predecessor_returns_still_runs() -> None:
         assert done.wait(5), f"only {len(runs)} run(s): the successor was skipped"
     finally:
         scheduler.shutdown(wait=True)
+
+
+def test_the_clock_check_is_recorded_with_every_links_heartbeat(loopback_config: Path) -> None:
+    config = two_link_config(loopback_config)
+    answers = iter([False, False, True, None])
+    now = [utcnow()]
+    with Store.open(config.storage.database) as store:
+        daemon = Daemon(config, store, privileged=True, now=lambda: now[0],
+                        clock_reader=lambda: next(answers))
+        daemon.resume()
+        first = now[0]
+        seen = []
+        for _ in range(4):
+            daemon.check_clock()
+            seen.append(rows_of_clock(config.storage.database))
+            now[0] += timedelta(minutes=1)
+        store.shutdown(now[0])
+    minute = [first + timedelta(minutes=index) for index in range(4)]
+    # Each link's row says the same; "since" moves only when the answer changes.
+    assert [row[DEFAULT_LINK] for row in seen] == [
+        (0, minute[0], minute[0]), (0, minute[1], minute[0]), (1, minute[2], minute[2]),
+        (None, minute[3], minute[3])]
+    assert all(row[DEFAULT_LINK] == row["backup"] for row in seen)
+
+
+def rows_of_clock(database: Path) -> dict[str, tuple[Any, ...]]:
+    """Per link: (clock_synced, clock_checked_at, clock_status_since) as the reader sees them."""
+    from watchdog.store.reader import read_status
+
+    result = {}
+    for name in (DEFAULT_LINK, "backup"):
+        heartbeat = read_status(database, utcnow(), link=name).heartbeat
+        assert heartbeat is not None
+        synced = None if heartbeat.clock_synced is None else int(heartbeat.clock_synced)
+        result[name] = (synced, heartbeat.clock_checked_at, heartbeat.clock_status_since)
+    return result

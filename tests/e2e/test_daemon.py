@@ -23,6 +23,7 @@ from testbed.daemon.driver import LabDaemon, run_cli
 from testbed.daemon.records import find_outage, ping_loss_percent
 from testbed.daemon.waiting import utcnow
 from testbed.lab import Lab
+from testbed.lab.network import FaultEvent
 from testbed.lab.topology import PING_TARGETS
 from watchdog.store.invariants import timeline_problems
 from watchdog.store.reader import CAUSE_STOPPED, OutageRow, read_blips
@@ -87,6 +88,23 @@ def assert_near(moment: datetime, reference: datetime, tolerance: timedelta, wha
         f"{what} is {offset:+.3f} s from the fault; expected 0 to {tolerance.total_seconds()} s")
 
 
+def assert_bracket_holds(
+    after: datetime | None, by: datetime | None, fault: FaultEvent, what: str
+) -> None:
+    """The recorded bracket [``after``, ``by``] contains the fault, which the lab applied
+    between ``fault.before`` and ``fault.after``: the last probe that saw the old state left
+    before the change was complete; the first cycle that saw the new one had sent its probes
+    after the change began (less ``STAMP_SLACK``: a probe's time is read a moment before it
+    leaves, and its packet may meet the change on the way)."""
+    assert after is not None and by is not None, f"{what}: no bracket recorded ({after}, {by})"
+    assert after <= fault.after, (
+        f"{what} bracket starts {(after - fault.after).total_seconds():+.3f} s after the "
+        f"{fault.name} was complete")
+    assert by >= fault.before - STAMP_SLACK, (
+        f"{what} bracket ends {(fault.before - by).total_seconds():.3f} s before the "
+        f"{fault.name} began")
+
+
 def assert_timeline_sound(daemon: LabDaemon) -> None:
     assert timeline_problems(daemon.database) == [], daemon.describe()
 
@@ -103,10 +121,12 @@ def test_a_wan_cut_is_one_isp_outage_from_the_cut_to_the_restore(
     daemon = started_up(make_daemon)
 
     cut = lab.cut_wan()
+    cut_event = lab.events[-1]
     recorded = daemon.wait_for_outage(timeout=DEADLINE).value
     assert daemon.status().state == "down"
     time.sleep(5)  # deliberate: the outage lasts a while
     restored = lab.restore_wan()
+    restore_event = lab.events[-1]
     outage = daemon.wait_for_outage(ended=True, outage_id=recorded.id, timeout=DEADLINE).value
     daemon.wait_for_state("up", timeout=DEADLINE)
 
@@ -117,6 +137,9 @@ def test_a_wan_cut_is_one_isp_outage_from_the_cut_to_the_restore(
     assert_near(outage.ended_at, restored, END_TOLERANCE, "the recorded end")
     assert outage.end_observed is True
     assert outage.unobserved_seconds == 0
+    # The record is honest about its precision: the real cut and restore lie in its brackets.
+    assert_bracket_holds(outage.start_after, outage.start_by, cut_event, "the start's")
+    assert_bracket_holds(outage.end_after, outage.end_by, restore_event, "the end's")
     assert_outage_matches_interval(daemon, outage, "down")
     assert_timeline_sound(daemon)
 
@@ -127,15 +150,19 @@ def test_a_dead_gateway_is_a_lan_outage_never_an_isp_one(
     daemon = started_up(make_daemon)
 
     killed = lab.kill_gateway()
+    kill_event = lab.events[-1]
     recorded = daemon.wait_for_outage(timeout=DEADLINE).value
     status = daemon.wait_for_state("lan_down", timeout=DEADLINE)
     assert "the gateway 192.0.2.1 does not answer" in status.cause
     assert status.open_outage is not None and status.open_outage.kind == "lan"
     revived = lab.revive_gateway()
+    revive_event = lab.events[-1]
     outage = daemon.wait_for_outage(ended=True, outage_id=recorded.id, timeout=DEADLINE).value
     daemon.wait_for_state("up", timeout=DEADLINE)
 
     assert [(o.id, o.kind) for o in daemon.outages()] == [(recorded.id, "lan")]
+    assert_bracket_holds(outage.start_after, outage.start_by, kill_event, "the start's")
+    assert_bracket_holds(outage.end_after, outage.end_by, revive_event, "the end's")
     assert_near(outage.started_at, killed, START_TOLERANCE, "the recorded start")
     assert outage.ended_at is not None
     assert_near(outage.ended_at, revived, END_TOLERANCE, "the recorded end")

@@ -2,10 +2,13 @@
 
 ``cycle(12, "++-", gw="+")``: a cycle 12 s after T0 in which the first two ping targets
 answer, the third does not, and the gateway answers. ``gw=None`` means no default route.
+``spread=0.001``: the probes leave one after the other, 1 ms apart in the order of ``results``
+(pings, gateway, DNS, HTTP), as a real cycle's concurrent probes do within a few ms.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from watchdog.probes.results import CycleResult, ProbeResult
@@ -42,8 +45,10 @@ def cycle(
     http: str | None = None,
     rtt: float = 12.0,
     received: list[int] | None = None,
+    spread: float = 0.0,
 ) -> CycleResult:
-    """A cycle; ``received`` overrides the echo replies per target (2 sent each)."""
+    """A cycle; ``received`` overrides the echo replies per target (2 sent each); ``spread``
+    seconds between the probes' send times."""
     moment = at(seconds)
     results = _results("ping", pings, TARGETS, moment, rtt, 2)
     if received is not None:
@@ -66,6 +71,9 @@ def cycle(
     if http is not None:
         kinds.add("http")
         results += _results("http", http, WEB, moment, 40.0, 1)
+    if spread:
+        results = [replace(result, at=moment + timedelta(seconds=index * spread))
+                   for index, result in enumerate(results)]
     return CycleResult(
         started_at=moment,
         finished_at=moment + timedelta(milliseconds=50),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -38,10 +39,23 @@ def run(
     transitions: list[Transition] = []
     blips: list[Blip] = []
     for one in cycles:
+        before = state.since
         state, new_transitions, new_blips = advance(state, one, policy)
+        for transition in new_transitions:
+            assert_bracketed(transition, clamped_to=before)
         transitions += new_transitions
         blips += new_blips
     return Run(state, transitions, blips)
+
+
+def assert_bracketed(transition: Transition, clamped_to: datetime) -> None:
+    """Every transition the tracker makes has a ``by``; the back-dated instant lies in its
+    bracket (unless it was clamped to the start of the state it ends)."""
+    assert transition.by is not None
+    assert transition.after is None or transition.after <= transition.by
+    if transition.at != clamped_to:
+        assert transition.after is None or transition.after <= transition.at
+        assert transition.at <= transition.by
 
 
 def steady(start: float, stop: float, step: float = 2.0, **spec: object) -> list[CycleResult]:
@@ -79,7 +93,9 @@ def test_a_failure_shorter_than_the_confirmation_is_a_blip_not_an_outage() -> No
     cycles = [cycle(0), cycle(2, "---"), cycle(3, "---"), cycle(4), cycle(6)]
     result = run(cycles)
     assert result.path == [("up", 0)]
-    assert result.blips == [Blip("down", at(2), at(4), 2, result.blips[0].cause)]
+    assert result.blips == [Blip("down", at(2), at(4), 2, result.blips[0].cause,
+                                 start_after=at(0), start_by=at(2), end_after=at(3),
+                                 end_by=at(4))]
 
 
 def test_a_flapping_link_makes_blips_and_no_outage() -> None:
@@ -257,3 +273,114 @@ def test_dns_failures_that_are_not_consecutive_never_confirm_a_dns_outage() -> N
     result = run(cycles)
     assert [state for state, _ in result.path] == ["degraded"]
     assert all(blip.state == "down" for blip in result.blips)
+
+
+# --- brackets: the last probe that saw the old state, the first that saw the new -------------
+
+MS = 0.001
+
+
+def ms(seconds: float, milliseconds: float = 0.0) -> datetime:
+    """``at(seconds)`` plus ``milliseconds``."""
+    return at(seconds) + timedelta(milliseconds=milliseconds)
+
+
+def bracket(transition: Transition) -> tuple[datetime | None, datetime | None]:
+    return transition.after, transition.by
+
+
+# Each cycle's probes leave 1 ms apart: pings at +0, +1, +2 ms, the gateway at +3 ms, then DNS
+# (+4, +5 ms) and HTTP. ``after`` is the earliest send of the last cycle before the change that
+# ran the kinds the new verdict rests on; ``by`` the latest send of the first cycle that saw it.
+BRACKET_TABLE = [
+    pytest.param(
+        [cycle(t, spread=MS) for t in (0, 2, 4, 6, 8)]
+        + [cycle(t, "---", spread=MS) for t in (10, 11, 12)],
+        ("down/isp", 10), (ms(8), ms(10, 3)), id="a cut: last good cycle to first failing one",
+    ),
+    pytest.param(
+        [cycle(0, spread=MS), *[cycle(t, "---", spread=MS) for t in (2, 3, 4, 6)],
+         *[cycle(t, spread=MS) for t in (8, 9, 10)]],
+        ("up", 8), (ms(6), ms(8, 3)), id="a recovery: last failing cycle to first good one",
+    ),
+    pytest.param(
+        [cycle(0, spread=MS), cycle(2, "---", gw="-", spread=MS),
+         cycle(3, "---", gw="-", spread=MS), cycle(4, "---", gw="-", spread=MS)],
+        ("lan_down", 2), (ms(0), ms(2, 3)), id="a LAN fault rests on the gateway too",
+    ),
+    pytest.param(
+        [cycle(0, dns="++", spread=MS), *[cycle(t, spread=MS) for t in range(2, 30, 2)],
+         *[cycle(t, dns="--", spread=MS) for t in (30, 31, 32)]],
+        ("down/dns", 30), (ms(0, 4), ms(30, 5)),
+        id="a DNS outage: bracketed by the DNS checks, not by the pings between them",
+    ),
+    pytest.param(
+        [*[cycle(t, dns="--", spread=MS) for t in (0, 1, 2)],
+         *[cycle(t, spread=MS) for t in range(4, 20, 2)],
+         *[cycle(t, dns="++", spread=MS) for t in (20, 21, 22)]],
+        ("up", 20), (ms(2, 4), ms(20, 5)),
+        id="a DNS recovery: last failing DNS check to first answering one",
+    ),
+]
+
+
+@pytest.mark.parametrize(("cycles", "change", "expected"), BRACKET_TABLE)
+def test_every_change_keeps_its_bracket(
+    cycles: list[CycleResult], change: tuple[str, float],
+    expected: tuple[datetime | None, datetime | None],
+) -> None:
+    result = run(cycles)
+    assert result.path[-1] == change
+    assert bracket(result.transitions[-1]) == expected
+
+
+def test_the_first_observation_after_start_up_has_no_earlier_side() -> None:
+    result = run([cycle(0, spread=MS), cycle(2, spread=MS)])
+    assert bracket(result.transitions[0]) == (None, ms(0, 2))
+    confirmed = run([cycle(t, "---", spread=MS) for t in (0, 1, 2)])
+    assert confirmed.path == [("down/isp", 0)]
+    assert bracket(confirmed.transitions[0]) == (None, ms(0, 3))
+
+
+def test_a_good_cycle_after_failures_at_start_is_bracketed_by_the_last_failure() -> None:
+    result = run([cycle(0, "---", spread=MS), cycle(1, "---", spread=MS), cycle(2, spread=MS)])
+    assert result.path == [("up", 2)]
+    assert bracket(result.transitions[0]) == (ms(1), ms(2, 2))
+
+
+def test_a_change_right_after_a_restart_or_a_gap_has_no_earlier_side() -> None:
+    start = TrackerState.start(at(0), state="up", cause="continued after a restart")
+    result = run([cycle(t, "---", spread=MS) for t in (2, 3, 4)], start=start)
+    assert result.path == [("down/isp", 2)]
+    assert bracket(result.transitions[0]) == (None, ms(2, 3))
+
+
+def test_a_streak_that_turned_around_is_bracketed_from_its_last_cycle() -> None:
+    # Degraded (one dead target); a failing cycle at 10; good ones from 11: the link entered
+    # ``up`` after the failing cycle's probes, not after the degraded ones before it. (The
+    # loss threshold is out of the way: the dead target's lost pings would hold "degraded".)
+    cycles = [*[cycle(t, "++-", spread=MS) for t in (0, 2, 4)], cycle(10, "---", spread=MS),
+              *[cycle(t, spread=MS) for t in (11, 12, 13)]]
+    result = run(cycles, Policy(degraded_loss_percent=50.0))
+    assert result.path == [("degraded", 0), ("up", 11)]
+    # "degraded" rests on the pings alone (no gateway): so does the way back to "up".
+    assert bracket(result.transitions[-1]) == (ms(10), ms(11, 2))
+    assert [(b.start_after, b.start_by, b.end_after, b.end_by) for b in result.blips] == [
+        (ms(4), ms(10, 3), ms(10), ms(11, 2))]
+
+
+def test_a_blip_keeps_the_brackets_of_its_start_and_its_end() -> None:
+    cycles = [cycle(0, spread=MS), cycle(2, "---", spread=MS), cycle(3, "---", spread=MS),
+              cycle(5, spread=MS)]
+    (blip,) = run(cycles).blips
+    assert (blip.started_at, blip.ended_at) == (at(2), at(5))
+    assert (blip.start_after, blip.start_by) == (ms(0), ms(2, 3))
+    assert (blip.end_after, blip.end_by) == (ms(3), ms(5, 2))  # "up" rests on the pings
+
+
+def test_a_clock_set_back_between_two_cycles_leaves_the_earlier_side_unknown() -> None:
+    # The previous cycle's probes carry a later time than the first failing one's.
+    cycles = [cycle(0), cycle(20), cycle(10, "---"), cycle(11, "---"), cycle(12, "---")]
+    result = run(cycles, start=TrackerState.start(at(0)))
+    assert result.path == [("up", 0), ("down/isp", 10)]
+    assert bracket(result.transitions[-1]) == (None, at(10))

@@ -50,10 +50,11 @@ def cycle(
 
 
 def transition(
-    state: LinkState, when: datetime, kind: OutageKind | None = None, cause: str = ""
+    state: LinkState, when: datetime, kind: OutageKind | None = None, cause: str = "",
+    *, after: datetime | None = None, by: datetime | None = None,
 ) -> Transition:
-    """A confirmed transition into ``state`` at ``when``."""
-    return Transition(state, when, cause or f"test: {state}", kind, {"test": True})
+    """A confirmed transition into ``state`` at ``when``, bracketed by ``after`` and ``by``."""
+    return Transition(state, when, cause or f"test: {state}", kind, {"test": True}, after, by)
 
 
 def rows(path: Path, sql: str, parameters: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -72,6 +73,22 @@ def outages(path: Path) -> list[tuple[Any, ...]]:
     """(kind, started_at, ended_at, unobserved_seconds, end_observed) of every outage."""
     return rows(path, "SELECT kind, started_at, ended_at, unobserved_seconds, end_observed "
                       "FROM outage ORDER BY started_at, id")
+
+
+def downgrade(db_path: Path, revision: str) -> None:
+    """Take the database at ``db_path`` down to schema ``revision`` (as an older version left
+    it), with the packaged migrations."""
+    from alembic import command
+
+    from watchdog.store import migrate
+    from watchdog.store.db import create_store_engine
+
+    engine = create_store_engine(db_path)
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+    engine.dispose()
 
 
 def text(moment: datetime) -> str:

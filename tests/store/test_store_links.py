@@ -8,10 +8,8 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from alembic import command
-from store_helpers import INTERVAL, T0, at, cycle, rows, text, transition
+from store_helpers import INTERVAL, T0, at, cycle, downgrade, rows, text, transition
 
-import watchdog.store.db as db_module
 from watchdog.errors import DatabaseError
 from watchdog.store import migrate, reader
 from watchdog.store.report_reader import read_period
@@ -109,15 +107,6 @@ def test_readers_show_one_link_at_a_time(two_links: Store, db_path: Path) -> Non
     assert read_period(db_path, T0, at(4), at(4)).outages == ()
 
 
-def _downgrade(db_path: Path, revision: str) -> None:
-    engine = db_module.create_store_engine(db_path)
-    config = migrate.alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-    engine.dispose()
-
-
 def test_the_migration_gives_an_existing_history_its_one_link_and_keeps_every_row(
     store: Store, db_path: Path
 ) -> None:
@@ -127,7 +116,7 @@ def test_the_migration_gives_an_existing_history_its_one_link_and_keeps_every_ro
     store.close()
     tables = ("state_interval", "outage", "blip", "target", "sample", "incident")
     before = {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in tables}
-    _downgrade(db_path, "0002")
+    downgrade(db_path, "0002")
     assert "daemon" in {name for (name,) in rows(
         db_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert rows(db_path, "SELECT last_cycle_at FROM daemon") == [(text(at(5)),)]
@@ -163,7 +152,7 @@ def test_an_outdated_reader_gets_the_upgrade_sentence_not_a_crash(
     store: Store, db_path: Path
 ) -> None:
     store.close()
-    _downgrade(db_path, "0002")
+    downgrade(db_path, "0002")
     with pytest.raises(DatabaseError, match=r"older version .* needs a schema upgrade; start "
                                             r"the daemon \(watchdog run\) once"):
         reader.read_status(db_path, at(4))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,65 @@ def test_a_batch_of_cycles_stores_what_recording_them_one_by_one_stores(tmp_path
 def test_a_batch_before_resume_is_refused(db_path: Path) -> None:
     with Store.open(db_path) as store, pytest.raises(RuntimeError, match="resume"):
         store.record_cycles([CycleRecord(cycle(at(2)), [], [], at(3), link=DEFAULT_LINK)])
+
+
+def brackets(db_path: Path, table: str, columns: str) -> list[tuple[str | None, ...]]:
+    return rows(db_path, f"SELECT {columns} FROM {table} ORDER BY started_at, id")
+
+
+def ms(seconds: float, milliseconds: float) -> datetime:
+    return at(seconds) + timedelta(milliseconds=milliseconds)
+
+
+def test_each_start_and_end_keeps_the_bracket_of_its_transition(
+    store: Store, db_path: Path
+) -> None:
+    store.record_cycle(cycle(at(2)), [transition("up", at(2), by=ms(2, 3))], [], at(3),
+                       link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(16), ok=False),
+                       [transition("down", at(16), "isp", after=at(14), by=ms(16, 3))], [],
+                       at(17), link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(56)), [transition("up", at(56), after=at(55), by=ms(56, 2))],
+                       [], at(57), link=DEFAULT_LINK)
+    assert brackets(db_path, "state_interval", "state, start_after, start_by") == [
+        ("unknown", None, None),  # opened by the watchdog itself: no probe brackets it
+        ("up", None, text(ms(2, 3))),  # the first observation: nothing before it
+        ("down", text(at(14)), text(ms(16, 3))),
+        ("up", text(at(55)), text(ms(56, 2))),
+    ]
+    assert brackets(db_path, "outage", "start_after, start_by, end_after, end_by") == [
+        (text(at(14)), text(ms(16, 3)), text(at(55)), text(ms(56, 2)))]
+
+
+def test_a_transition_at_the_open_intervals_start_takes_its_bracket_too(
+    store: Store, db_path: Path
+) -> None:
+    store.record_cycle(cycle(at(0)), [transition("up", at(0), by=ms(0, 2))], [], at(1),
+                       link=DEFAULT_LINK)
+    assert brackets(db_path, "state_interval", "state, start_after, start_by") == [
+        ("up", None, text(ms(0, 2)))]
+
+
+def test_an_outage_that_ended_unseen_keeps_only_the_by_side_of_its_end(db_path: Path) -> None:
+    store = Store.open(db_path)
+    store.resume(T0, INTERVAL, link=DEFAULT_LINK)
+    store.record_cycle(cycle(at(2), ok=False),
+                       [transition("down", at(2), "isp", after=at(1), by=ms(2, 3))], [], at(3),
+                       link=DEFAULT_LINK)
+    store.close()
+    again = Store.open(db_path)
+    again.resume(at(5000), INTERVAL, link=DEFAULT_LINK)
+    again.record_cycle(cycle(at(5002)), [transition("up", at(5002), by=ms(5002, 2))], [],
+                       at(5003), link=DEFAULT_LINK)
+    again.close()
+    assert brackets(db_path, "outage", "start_after, start_by, end_after, end_by, "
+                                       "end_observed") == [
+        (text(at(1)), text(ms(2, 3)), None, text(ms(5002, 2)), 0)]
+
+
+def test_a_blip_keeps_the_brackets_of_its_start_and_end(store: Store, db_path: Path) -> None:
+    blip = Blip("down", at(4), at(8), 2, "no ping target answered", start_after=at(2),
+                start_by=ms(4, 3), end_after=at(6), end_by=ms(8, 2))
+    store.record_cycle(cycle(at(8)), [], [blip], at(9), link=DEFAULT_LINK)
+    assert brackets(db_path, "blip", "start_after, start_by, end_after, end_by") == [
+        (text(at(2)), text(ms(4, 3)), text(at(6)), text(ms(8, 2)))]

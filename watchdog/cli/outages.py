@@ -7,7 +7,15 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from watchdog import clock
-from watchdog.cli.common import config_from, duration, iso, local_time, print_json
+from watchdog.cli.common import (
+    bracket_json,
+    bracket_text,
+    config_from,
+    duration,
+    iso,
+    local_time,
+    print_json,
+)
 from watchdog.config.zone import site_zone
 from watchdog.errors import EX_USAGE, UserError
 from watchdog.store.reader import OutageRow, read_outages
@@ -49,7 +57,12 @@ def _duration_s(row: OutageRow, now: datetime) -> float:
 
 
 def as_json(row: OutageRow, zone: tzinfo, now: datetime) -> dict[str, Any]:
-    """The JSON contract of ``outages --json``."""
+    """The JSON contract of ``outages --json``.
+
+    ``start_bracket`` and ``end_bracket`` (None while the outage goes on) are
+    ``{"after": ISO, "by": ISO}`` with milliseconds: the outage started (ended) after the
+    probes of ``after`` and by those of ``by``; a side is None when no probe tells.
+    """
     return {
         "id": row.id,
         "kind": row.kind,
@@ -59,6 +72,9 @@ def as_json(row: OutageRow, zone: tzinfo, now: datetime) -> dict[str, Any]:
         "cause": row.cause,
         "unobserved_s": round(row.unobserved_seconds),
         "end_observed": row.end_observed,
+        "start_bracket": bracket_json(row.start_after, row.start_by, zone),
+        "end_bracket": None if row.ended_at is None
+        else bracket_json(row.end_after, row.end_by, zone),
     }
 
 
@@ -74,4 +90,13 @@ def render(row: OutageRow, zone: tzinfo, now: datetime) -> str:
     extra = ""
     if row.unobserved_seconds >= 1:
         extra = f", of which {duration(row.unobserved_seconds)} not watched"
-    return f"#{row.id:<4} {row.kind:<4} {start} → {end}  {lasted}{extra}\n      {row.cause}"
+    lines = [f"#{row.id:<4} {row.kind:<4} {start} → {end}  {lasted}{extra}"]
+    # The precision of the record, where the probes tell it (not for outages recorded before).
+    started = bracket_text(row.start_after, row.start_by, zone)
+    if started is not None:
+        lines.append(f"      started {started}")
+    ended = None if row.ended_at is None else bracket_text(row.end_after, row.end_by, zone)
+    if ended is not None:
+        lines.append(f"      ended {ended}")
+    lines.append(f"      {row.cause}")
+    return "\n".join(lines)

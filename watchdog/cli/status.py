@@ -27,7 +27,7 @@ from watchdog.cli.maintenance_views import (
 )
 from watchdog.config.zone import site_zone
 from watchdog.link.maintenance_windows import Occurrence, window_at, windows_between
-from watchdog.store.reader import StatusData, read_status
+from watchdog.store.reader import Heartbeat, StatusData, read_status
 from watchdog.store.ticket_reader import TicketRow, read_current_incident
 from watchdog.vocabulary import state_label
 
@@ -97,6 +97,11 @@ def as_json(
             "cuts": incident.cuts,
             "messages_waiting": incident.pending_messages,
         },
+        "clock": {
+            "synchronised": heartbeat.clock_synced if heartbeat else None,
+            "checked_at": iso(heartbeat.clock_checked_at, zone) if heartbeat else None,
+            "since": iso(heartbeat.clock_status_since, zone) if heartbeat else None,
+        },
         "database": str(status.path),
     }
 
@@ -117,6 +122,21 @@ def _done_about_it(incident: TicketRow, zone: tzinfo, now: datetime) -> str:
     if incident.pending_messages:
         said += f"; {incident.pending_messages} message(s) waiting to be sent"
     return f"  {said}"
+
+
+def clock_line(heartbeat: Heartbeat, zone: tzinfo, now: datetime) -> str | None:
+    """One line when the server's clock was not synchronised (or nobody could tell) at the
+    daemon's last check; None when it was."""
+    if heartbeat.clock_synced is True:
+        return None
+    if heartbeat.clock_checked_at is None:
+        return "Clock: whether it is synchronised was not recorded"
+    checked = local_time(heartbeat.clock_checked_at, zone, now)
+    if heartbeat.clock_synced is None:
+        return f"Clock: the kernel could not tell whether it is synchronised (checked {checked})"
+    since = local_time(heartbeat.clock_status_since or heartbeat.clock_checked_at, zone, now)
+    return (f"Clock: NOT synchronised since {since} (checked {checked}); recorded times may "
+            "drift: enable NTP (timedatectl set-ntp true)")
 
 
 def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
@@ -179,5 +199,8 @@ def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
             how = "stopped cleanly" if heartbeat.clean_shutdown else "not running"
             last = local_time(heartbeat.last_cycle_at, zone, now)
             lines.append(f"Daemon: {how}, last cycle {last} ({ago} ago)")
+        clock = clock_line(heartbeat, zone, now)
+        if clock is not None:
+            lines.append(clock)
     lines.append(f"Database: {status.path}")
     return "\n".join(lines)

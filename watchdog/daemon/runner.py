@@ -2,8 +2,9 @@
 
 APScheduler 3.x (BackgroundScheduler) runs each link's probe cycle as a one-shot job that
 schedules its successor when it ends, so a link's cycle never overlaps itself (the links'
-cycles run side by side); a maintenance job (roll-ups, retention) every minute; and one
-delivery job per channel every second. The main thread waits for signals:
+cycles run side by side); a maintenance job (roll-ups, retention) every minute; a check of
+the system clock's synchronisation at start-up and every minute, recorded with each link's
+heartbeat; and one delivery job per channel every second. The main thread waits for signals:
 
 - SIGTERM / SIGINT: let the running cycles finish, close every link's current interval, give
   the outbox a few seconds to send what it can, exit 0;
@@ -29,6 +30,7 @@ from watchdog import clock
 from watchdog.config import Config
 from watchdog.config.zone import site_zone
 from watchdog.daemon import notify
+from watchdog.daemon.clock_sync import clock_synchronised
 from watchdog.daemon.monitor import LinkMonitor
 from watchdog.errors import ConfigError
 from watchdog.logs import get_logger
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 log = get_logger("watchdog.daemon")
 
 MAINTENANCE_INTERVAL = timedelta(minutes=1)
+# The system clock's synchronisation is checked this often (one cheap syscall, not per cycle).
+CLOCK_CHECK_INTERVAL = timedelta(minutes=1)
 # Each channel's outbox is looked at this often (its own job: a slow channel holds no other).
 DELIVERY_INTERVAL = timedelta(seconds=1)
 # On SIGTERM, the outbox gets this long to send what it can before the process exits.
@@ -66,8 +70,12 @@ class Daemon:
         deliverer: Deliverer | None = None,
         reload_config: Callable[[], Config] | None = None,
         on_config: Callable[[Config], None] | None = None,
+        clock_reader: Callable[[], bool | None] = clock_synchronised,
     ) -> None:
         self.store = store
+        self.clock_reader = clock_reader
+        # The last answer of ``clock_reader`` (None: none yet), to log changes only.
+        self._clock_answer: tuple[bool | None] | None = None
         self.deliverer = deliverer
         self.privileged = privileged
         self.now = now
@@ -110,6 +118,20 @@ class Daemon:
             self.store.maintain(self.now(), self.config.storage)
         except Exception as error:  # keep the daemon alive; the next run retries
             log.error("maintenance_failed", error=str(error))
+
+    def check_clock(self) -> None:
+        """Record whether the system clock is synchronised with every link's heartbeat; say
+        so in the log when that changes. A failed write is logged and retried next minute."""
+        synced = self.clock_reader()
+        try:
+            self.store.record_clock(self.now(), synced)
+        except Exception as error:  # keep the daemon alive; the next check retries
+            log.error("clock_check_failed", error=str(error))
+            return
+        if synced is not True and self._clock_answer != (synced,):
+            log.warning("clock_not_synchronised", synced=synced,
+                        hint="recorded times may drift; enable NTP (timedatectl set-ntp true)")
+        self._clock_answer = (synced,)
 
     def _deliver(self, channel: str) -> None:
         if self.deliverer is None:
@@ -227,6 +249,7 @@ class Daemon:
         from apscheduler.schedulers.background import BackgroundScheduler
 
         self.resume()
+        self.check_clock()
         channels = list(self.deliverer.senders) if self.deliverer else []
         scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -238,6 +261,8 @@ class Daemon:
                           [monitor, scheduler])
         scheduler.add_job(self.maintain, "interval",
                           seconds=MAINTENANCE_INTERVAL.total_seconds(), id="maintenance")
+        scheduler.add_job(self.check_clock, "interval",
+                          seconds=CLOCK_CHECK_INTERVAL.total_seconds(), id="clock")
         self._schedule_delivery(scheduler)
 
         def stop(signum: int, _frame: FrameType | None) -> None:

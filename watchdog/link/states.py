@@ -34,6 +34,11 @@ class Observation:
     ``evidence`` is a small JSON-ready summary (failing targets, gateway result) kept with outages.
     ``basis`` names the probe kinds the verdict rests on: an observation only counts when those
     kinds were probed in its own cycle, so a check that did not run never confirms anything.
+
+    The tracker stamps a counted observation with the send times of the probes it was counted
+    on (``sent_from``: the earliest, ``sent_until``: the latest) and with ``previous_sent``:
+    the earliest send, in the last earlier cycle that ran them, of probes of the same kinds
+    (None when no cycle since start-up did). These are the two sides of a change's bracket.
     """
 
     state: LinkState
@@ -42,28 +47,48 @@ class Observation:
     outage_kind: OutageKind | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     basis: frozenset[str] = frozenset({"ping"})
+    sent_from: datetime | None = None
+    sent_until: datetime | None = None
+    previous_sent: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """The link entered ``state`` at ``at``: back-dated to the first probe that showed it."""
+    """The link entered ``state`` at ``at``: back-dated to the first cycle that showed it.
+
+    ``after`` and ``by`` bracket the change as precisely as the probes tell: the probes of the
+    kinds the verdict rests on were last sent before the change at ``after`` (None: no such
+    probe since start-up or since a gap, so the change may be older), and the first cycle that
+    saw the new state had sent them all by ``by``. ``at`` (the cycle's start) lies between.
+    """
 
     state: LinkState
     at: datetime
     cause: str
     outage_kind: OutageKind | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    after: datetime | None = None
+    by: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Blip:
-    """A failure shorter than the confirmation: recorded, but not an outage."""
+    """A failure shorter than the confirmation: recorded, but not an outage.
+
+    ``start_after``/``start_by`` bracket its start as ``Transition.after``/``by`` do;
+    ``end_after`` is when the last failing cycle sent its probes, ``end_by`` when the cycle that
+    ended it had sent its own. None where no probe tells.
+    """
 
     state: LinkState
     started_at: datetime
     ended_at: datetime
     cycles: int
     cause: str
+    start_after: datetime | None = None
+    start_by: datetime | None = None
+    end_after: datetime | None = None
+    end_by: datetime | None = None
 
 
 def outage_kind_of(state: LinkState, kind: OutageKind | None) -> OutageKind | None:

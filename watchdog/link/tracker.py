@@ -15,6 +15,20 @@ time comes from the cycle. The rules:
   rests on, were probed in its own cycle (a DNS verdict needs a fresh DNS check).
 - From ``unknown`` (start-up) a good observation is taken at once; a failing one still needs
   ``confirm_down``.
+
+Every change carries its bracket (``Transition.after``/``by``, and a blip's start and end): the
+honest precision of the record. The probes of one cycle leave concurrently, within a few ms;
+each side is taken so that it holds whichever of them decided:
+
+- ``after``: the earliest send time of the probes of the kinds the new verdict rests on, in the
+  last cycle before the change that ran them (for several kinds, the earliest over the kinds:
+  a DNS outage is bracketed by the DNS checks, not by the pings in between). None when no
+  cycle since start-up (or since a gap) ran them.
+- ``by``: the latest send time of those probes in the first cycle that saw the new state.
+
+A probe's time is when it was sent, so a failing probe sent just before a cut (its answer lost
+on the way back) makes ``by`` early by at most one round trip; otherwise the change happened
+within the bracket, and the back-dated ``at`` (the first cycle's start) lies inside it.
 """
 
 from __future__ import annotations
@@ -56,6 +70,9 @@ class TrackerState:
     dns: tuple[ProbeResult, ...] = ()
     http: tuple[ProbeResult, ...] = ()
     last: Observation | None = field(default=None, compare=False)
+    # Per probe kind, the earliest send time in the last cycle that ran it (sorted by kind):
+    # the ``after`` side of the next change's bracket.
+    probed: tuple[tuple[str, datetime], ...] = ()
 
     @classmethod
     def start(
@@ -112,9 +129,15 @@ def advance(
     dns = _carry(state.dns, cycle, "dns", policy, unreachable)
     http = _carry(state.http, cycle, "http", policy, unreachable)
     observation = classify(cycle, policy, window=window, dns=dns, http=http)
-    state = replace(state, window=window, dns=dns, http=http, last=observation)
+    needed = needs(state, observation)
+    sent = _sent_times(cycle)
+    earlier = dict(state.probed)
+    observation = _stamp(observation, needed, sent, earlier)
+    probed = tuple(sorted({**earlier, **{kind: first for kind, (first, _) in sent.items()}}
+                          .items()))
+    state = replace(state, window=window, dns=dns, http=http, last=observation, probed=probed)
 
-    if needs(state, observation) <= cycle.kinds:
+    if needed <= cycle.kinds:
         return _fold(state, observation, policy)
     # The observation rests on a check that did not run in this cycle: it does not count.
     # But when the streak's own evidence was probed again and not seen again, the streak is
@@ -124,8 +147,8 @@ def advance(
         seen_worse = rank(observation.state, observation.outage_kind) > state.rank
         seen_equal = rank(observation.state, observation.outage_kind) == state.rank
         if streak_worse != seen_worse or seen_equal:
-            blips = _blip_of(state.streak, observation.at) if state.rank < rank("down", "dns") \
-                else []
+            ending = _stamp(observation, streak_needs(state), sent, earlier)
+            blips = _blip_of(state.streak, ending) if state.rank < rank("down", "dns") else []
             return replace(state, streak=()), [], blips
     return state, [], []
 
@@ -139,36 +162,40 @@ def _fold(
 
     if state.state == "unknown":
         if not is_outage(observation.state):
-            blips = _blip_of(state.streak, observation.at)
-            return (*_enter(state, observation, observation.at), blips)
+            blips = _blip_of(state.streak, observation)
+            return (*_enter(state, observation, observation), blips)
         streak = (*state.streak, observation)
         if len(streak) >= policy.confirm_down:
-            return (*_enter(state, _mildest(streak), streak[0].at), [])
+            return (*_enter(state, _mildest(streak), streak[0]), [])
         return replace(state, streak=streak), [], []
 
     if seen == current:
-        blips = _blip_of(state.streak, observation.at) if current < rank("down", "dns") else []
+        blips = _blip_of(state.streak, observation) if current < rank("down", "dns") else []
         return replace(state, streak=(), cause=observation.cause), [], blips
 
     worse = seen > current
     streak = state.streak
     if streak and (rank(streak[0].state, streak[0].outage_kind) > current) != worse:
         # The streak turned around: it was a blip (if it reached an outage) and starts anew.
-        blips = _blip_of(streak, observation.at) if current < rank("down", "dns") else []
+        blips = _blip_of(streak, observation) if current < rank("down", "dns") else []
         streak = ()
     streak = (*streak, observation)
     needed = policy.confirm_down if worse else policy.confirm_up
     if len(streak) < needed:
         return replace(state, streak=streak), [], blips
     target = _mildest(streak) if worse else _worst(streak)
-    return (*_enter(state, target, streak[0].at), blips)
+    return (*_enter(state, target, streak[0]), blips)
 
 
 def _enter(
-    state: TrackerState, observation: Observation, at: datetime
+    state: TrackerState, observation: Observation, first: Observation
 ) -> tuple[TrackerState, list[Transition]]:
-    """Move to ``observation``'s state at ``at`` (never before the current state began)."""
-    since = max(at, state.since)
+    """Move to ``observation``'s state, back-dated to ``first`` (the first observation of the
+    change: its time and its bracket), never before the current state began."""
+    since = max(first.at, state.since)
+    after, by = first.previous_sent, first.sent_until
+    if after is not None and by is not None and after > by:
+        after = None  # the clock was set back between the two cycles: nothing brackets it
     entered = replace(
         state,
         state=observation.state,
@@ -179,7 +206,8 @@ def _enter(
         streak=(),
     )
     transition = Transition(
-        observation.state, since, observation.cause, observation.outage_kind, observation.evidence
+        observation.state, since, observation.cause, observation.outage_kind,
+        observation.evidence, after, by,
     )
     return entered, [transition]
 
@@ -202,13 +230,47 @@ def _worst(streak: tuple[Observation, ...]) -> Observation:
     return worst
 
 
-def _blip_of(streak: tuple[Observation, ...], ended_at: datetime) -> list[Blip]:
-    """A broken streak that showed an outage state is a blip from its first observation."""
+def _blip_of(streak: tuple[Observation, ...], ending: Observation) -> list[Blip]:
+    """A broken streak that showed an outage state is a blip from its first observation to
+    ``ending``, the observation that broke it (stamped with the probes it rests on)."""
     failing = [observation for observation in streak if is_outage(observation.state)]
     if not failing:
         return []
     worst = _worst(tuple(failing))
-    return [Blip(worst.state, streak[0].at, ended_at, len(streak), worst.cause)]
+    first, last = streak[0], streak[-1]
+    return [Blip(worst.state, first.at, ending.at, len(streak), worst.cause,
+                 start_after=first.previous_sent, start_by=first.sent_until,
+                 end_after=last.sent_from, end_by=ending.sent_until)]
+
+
+def _sent_times(cycle: CycleResult) -> dict[str, tuple[datetime, datetime]]:
+    """Per probe kind that ``cycle`` ran: when its first and its last probe of that kind left."""
+    times: dict[str, tuple[datetime, datetime]] = {}
+    for result in cycle.results:
+        if result.kind not in cycle.kinds:
+            continue
+        first, last = times.get(result.kind, (result.at, result.at))
+        times[result.kind] = (min(first, result.at), max(last, result.at))
+    return times
+
+
+def _stamp(
+    observation: Observation,
+    kinds: frozenset[str],
+    sent: dict[str, tuple[datetime, datetime]],
+    earlier: dict[str, datetime],
+) -> Observation:
+    """``observation`` with the send times of its cycle's probes of ``kinds`` (``sent``) and
+    the earliest of those kinds' previous sends (``earlier``; None unless every kind has one).
+    """
+    times = [sent[kind] for kind in kinds if kind in sent]
+    previous = [earlier[kind] for kind in kinds if kind in earlier]
+    return replace(
+        observation,
+        sent_from=min((first for first, _ in times), default=None),
+        sent_until=max((last for _, last in times), default=None),
+        previous_sent=min(previous) if kinds and len(previous) == len(kinds) else None,
+    )
 
 
 def slide_window(

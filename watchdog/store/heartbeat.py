@@ -1,5 +1,5 @@
 """Each link's row: its name, and its monitor's heartbeat (who runs it, since when, the last
-cycle, and whether it stopped cleanly)."""
+cycle, whether it stopped cleanly, and whether the system clock was synchronised)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,18 @@ def beat(session: Session, link: int, now: datetime) -> None:
     """The link's monitor completed a cycle at ``now``."""
     row = _row(session, link)
     row.last_cycle_at = now
+    session.add(row)
+
+
+def clock(session: Session, link: int, now: datetime, synced: bool | None) -> None:
+    """The link's monitor checked at ``now`` whether the system clock is synchronised
+    (``synced``; None: the kernel could not tell). ``clock_status_since`` moves only when the
+    answer changes, so it says since when the checks have agreed."""
+    row = _row(session, link)
+    if row.clock_checked_at is None or row.clock_synced != synced:
+        row.clock_status_since = now
+    row.clock_synced = synced
+    row.clock_checked_at = now
     session.add(row)
 
 

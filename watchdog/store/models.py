@@ -13,6 +13,12 @@ the ``link_id`` of the ``link`` row they belong to (samples and roll-ups through
 Constraints guard the timeline's invariants in the database itself: an interval or outage never
 ends before it starts, and each link has at most one open interval, one open outage and one
 ongoing incident (``ended_at IS NULL``).
+
+Brackets: a start or end that a probe cycle saw keeps its precision beside it, ``*_after`` (the
+probes of the kinds that decided were last sent before the change then) and ``*_by`` (the first
+cycle that saw the change had sent them by then); see ``watchdog.link.tracker``. NULL means no
+probe tells: rows written before brackets were recorded, a start right after start-up or a gap
+(``*_after``), an interval the watchdog opened itself (``unknown``), an end nobody saw.
 """
 
 from __future__ import annotations
@@ -69,6 +75,11 @@ class Link(SQLModel, table=True):
     pid: int
     ping_interval_s: float
     clean_shutdown: bool = False
+    # Whether the system clock was synchronised (NTP) at the last check, NULL when it could
+    # not be read; when that was checked, and since when the checks have said the same.
+    clock_synced: bool | None = None
+    clock_checked_at: datetime | None = None
+    clock_status_since: datetime | None = None
 
 
 class Target(SQLModel, table=True):
@@ -188,6 +199,8 @@ class StateInterval(SQLModel, table=True):
     cause: str
     started_at: datetime = Field(index=True)
     ended_at: datetime | None = Field(default=None, index=True)
+    start_after: datetime | None = None
+    start_by: datetime | None = None
 
 
 class Outage(SQLModel, table=True):
@@ -217,6 +230,10 @@ class Outage(SQLModel, table=True):
     end_observed: bool | None = None
     # The incident (ticket) this outage belongs to; several close cuts share one.
     incident_id: int | None = Field(default=None, index=True)
+    start_after: datetime | None = None
+    start_by: datetime | None = None
+    end_after: datetime | None = None
+    end_by: datetime | None = None
 
 
 class Blip(SQLModel, table=True):
@@ -232,6 +249,10 @@ class Blip(SQLModel, table=True):
     ended_at: datetime = Field(index=True)
     cycles: int
     cause: str
+    start_after: datetime | None = None
+    start_by: datetime | None = None
+    end_after: datetime | None = None
+    end_by: datetime | None = None
 
 
 class MaintenanceWindow(SQLModel, table=True):

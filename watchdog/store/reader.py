@@ -52,8 +52,8 @@ STATUS_QUERIES = {
     "history_start": "SELECT MIN(started_at) FROM state_interval WHERE link_id = ?",
     "open_outage": "SELECT id, kind, started_at, cause FROM outage "
                    "WHERE link_id = ? AND ended_at IS NULL",
-    "heartbeat": "SELECT id, last_cycle_at, ping_interval_s, started_at, pid, clean_shutdown "
-                 "FROM link WHERE name = ?",
+    "heartbeat": "SELECT id, last_cycle_at, ping_interval_s, started_at, pid, clean_shutdown, "
+                 "clock_synced, clock_checked_at, clock_status_since FROM link WHERE name = ?",
     "targets": "SELECT kind, name, address, last_at, last_ok, last_rtt_ms, last_error "
                "FROM target WHERE link_id = ? ORDER BY CASE kind WHEN 'gateway' THEN 0 "
                "WHEN 'ping' THEN 1 WHEN 'dns' THEN 2 ELSE 3 END, id",
@@ -105,7 +105,12 @@ class TargetStatus:
 
 @dataclass(frozen=True, slots=True)
 class Heartbeat:
-    """A link's monitor: its last cycle, its ping interval, and whether it counts as running."""
+    """A link's monitor: its last cycle, its ping interval, and whether it counts as running.
+
+    ``clock_synced``: whether the server's clock was synchronised at the monitor's last check
+    (``clock_checked_at``), None when it could not tell or never checked; the checks have said
+    the same since ``clock_status_since``.
+    """
 
     link_id: int
     last_cycle_at: datetime
@@ -114,6 +119,9 @@ class Heartbeat:
     pid: int
     clean_shutdown: bool
     running: bool
+    clock_synced: bool | None = None
+    clock_checked_at: datetime | None = None
+    clock_status_since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +149,13 @@ class StatusData:
 class OutageRow:
     """One outage of the link called ``link``. ``duration_s`` is None while it is open (unless
     a ``now`` was given); ``end_observed`` is None while open, False when it ended while the
-    daemon was down."""
+    daemon was down.
+
+    ``start_after``/``start_by`` bracket the start: the probes that decided were last sent
+    before it at ``start_after`` and the first cycle that saw it had sent them by
+    ``start_by``; ``end_after``/``end_by`` likewise for the end. None where no probe tells
+    (recorded before brackets were, the first cycle after start-up, an end nobody saw).
+    """
 
     id: int
     link: str
@@ -153,11 +167,16 @@ class OutageRow:
     unobserved_seconds: float
     end_observed: bool | None
     evidence: dict[str, Any]
+    start_after: datetime | None = None
+    start_by: datetime | None = None
+    end_after: datetime | None = None
+    end_by: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BlipRow:
-    """A failure of the link called ``link`` shorter than the confirmation."""
+    """A failure of the link called ``link`` shorter than the confirmation, with the brackets
+    of its start and end as ``OutageRow``'s."""
 
     id: int
     link: str
@@ -167,6 +186,10 @@ class BlipRow:
     duration_s: float
     cycles: int
     cause: str
+    start_after: datetime | None = None
+    start_by: datetime | None = None
+    end_after: datetime | None = None
+    end_by: datetime | None = None
 
 
 def _uri(path: Path, *, immutable: bool) -> str:
@@ -187,10 +210,7 @@ def _open_checked(path: Path, *, immutable: bool) -> sqlite3.Connection:
     if not tables >= REQUIRED_TABLES:
         connection.close()
         if "state_interval" in tables:
-            raise DatabaseError(
-                f"{path} was written by an older version of the watchdog and needs a schema "
-                "upgrade; start the daemon (watchdog run) once so it migrates the database."
-            )
+            raise _needs_upgrade(path)
         raise DatabaseError(
             f"{path} has no watchdog data (the tables are missing); start the daemon (watchdog "
             "run) to create them, or pass --database with the right path."
@@ -227,6 +247,13 @@ def connect(path: Path) -> Iterator[sqlite3.Connection]:
         connection.close()
 
 
+def _needs_upgrade(path: Path) -> DatabaseError:
+    return DatabaseError(
+        f"{path} was written by an older version of the watchdog and needs a schema "
+        "upgrade; start the daemon (watchdog run) once so it migrates the database."
+    )
+
+
 def _needs_immutable(error: sqlite3.OperationalError) -> bool:
     text = str(error).lower()
     return "readonly" in text or "read-only" in text or "unable to open" in text
@@ -236,6 +263,8 @@ def _reader_error(path: Path, error: sqlite3.DatabaseError) -> DatabaseError:
     text = str(error).lower()
     if "not a database" in text or "malformed" in text:
         return not_a_database(path)
+    if "no such column" in text:
+        return _needs_upgrade(path)
     if "readonly" in text or "unable to open" in text or "permission" in text:
         return permission_denied(path)
     return DatabaseError(f"Cannot read {path} ({error}); check the file and the disk.")
@@ -303,12 +332,14 @@ def _heartbeat(connection: sqlite3.Connection, link: str, now: datetime) -> Hear
     row = connection.execute(STATUS_QUERIES["heartbeat"], (link,)).fetchone()
     if row is None:
         return None
-    link_id, last_cycle, interval_s, started, pid, clean_shutdown = row
+    link_id, last_cycle, interval_s, started, pid, clean_shutdown, synced, checked, since = row
     last_cycle_at = from_text(last_cycle)
     interval = timedelta(seconds=interval_s)
     running = not clean_shutdown and now - last_cycle_at <= 2 * interval + HEARTBEAT_GRACE
     return Heartbeat(link_id, last_cycle_at, interval, from_text(started), pid,
-                     bool(clean_shutdown), running)
+                     bool(clean_shutdown), running,
+                     clock_synced=None if synced is None else bool(synced),
+                     clock_checked_at=_time(checked), clock_status_since=_time(since))
 
 
 def _uptime(
@@ -339,7 +370,8 @@ def read_outages(
     """
     query = (
         "SELECT o.id, l.name, o.kind, o.started_at, o.ended_at, o.cause, "
-        "o.unobserved_seconds, o.end_observed, o.evidence "
+        "o.unobserved_seconds, o.end_observed, o.evidence, "
+        "o.start_after, o.start_by, o.end_after, o.end_by "
         "FROM outage o JOIN link l ON l.id = o.link_id"
     )
     parameters: tuple[str, ...] = ()
@@ -363,6 +395,8 @@ def read_outages(
             unobserved_seconds=row[6],
             end_observed=None if row[7] is None else bool(row[7]),
             evidence=_evidence(row[8]),
+            start_after=_time(row[9]), start_by=_time(row[10]),
+            end_after=_time(row[11]), end_by=_time(row[12]),
         ))
     return outages
 
@@ -381,7 +415,8 @@ def read_blips(path: Path, since: datetime | None) -> list[BlipRow]:
     Raises ``DatabaseError``.
     """
     query = (
-        "SELECT b.id, l.name, b.state, b.started_at, b.ended_at, b.cycles, b.cause "
+        "SELECT b.id, l.name, b.state, b.started_at, b.ended_at, b.cycles, b.cause, "
+        "b.start_after, b.start_by, b.end_after, b.end_by "
         "FROM blip b JOIN link l ON l.id = b.link_id"
     )
     parameters: tuple[str, ...] = ()
@@ -396,5 +431,7 @@ def read_blips(path: Path, since: datetime | None) -> list[BlipRow]:
         blips.append(BlipRow(
             id=row[0], link=row[1], state=row[2], started_at=started, ended_at=ended,
             duration_s=(ended - started).total_seconds(), cycles=row[5], cause=row[6],
+            start_after=_time(row[7]), start_by=_time(row[8]),
+            end_after=_time(row[9]), end_by=_time(row[10]),
         ))
     return blips

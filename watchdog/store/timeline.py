@@ -87,9 +87,12 @@ def _last_closed_interval(session: Session, link: int) -> StateInterval | None:
     ).first()
 
 
-def _open(session: Session, link: int, state: LinkState, cause: str,
-          at: datetime) -> StateInterval:
-    interval = StateInterval(link_id=link, state=state, cause=cause, started_at=at)
+def _open(session: Session, link: int, state: LinkState, cause: str, at: datetime,
+          bracket: tuple[datetime | None, datetime | None] = (None, None)) -> StateInterval:
+    """Open the link's interval of ``state`` at ``at``; ``bracket`` is its start's (after, by),
+    (None, None) for an interval the watchdog opens itself (``unknown``)."""
+    interval = StateInterval(link_id=link, state=state, cause=cause, started_at=at,
+                             start_after=bracket[0], start_by=bracket[1])
     session.add(interval)
     session.flush()
     return interval
@@ -158,9 +161,10 @@ def apply_transition(session: Session, link: int, transition: Transition) -> Non
 
     The open interval is closed at that time and the new one opened at it; a time earlier than
     the open interval's start is clamped to the start (clocks step), and a transition at the
-    very start replaces the open interval's state instead of leaving a zero-length one.
-    Outages follow (see ``_follow_outage``). Raises ``RuntimeError`` when no interval is open
-    (``resume`` was not called).
+    very start replaces the open interval's state instead of leaving a zero-length one. The
+    transition's bracket (``after``, ``by``) goes with the start it makes. Outages follow (see
+    ``_follow_outage``). Raises ``RuntimeError`` when no interval is open (``resume`` was not
+    called).
     """
     current = open_interval(session, link)
     if current is None:
@@ -170,11 +174,13 @@ def apply_transition(session: Session, link: int, transition: Transition) -> Non
     if at == current.started_at:
         current.state = transition.state
         current.cause = transition.cause
+        current.start_after, current.start_by = transition.after, transition.by
         session.add(current)
         session.flush()
     else:
         _close(session, current, at)
-        _open(session, link, transition.state, transition.cause, at)
+        _open(session, link, transition.state, transition.cause, at,
+              (transition.after, transition.by))
     _follow_outage(session, link, transition, at, previous_state, previous_start)
 
 
@@ -191,14 +197,15 @@ def _follow_outage(
     When the previous state was ``unknown`` (the daemon was away) and an outage is open, the
     outage either continued (same kind: the unknown gap is added to ``unobserved_seconds``) or
     ended unseen (closed at the start of the gap, the last moment it was seen, with
-    ``end_observed`` False).
+    ``end_observed`` False; its end bracket then has no ``after``, only the ``by`` of the
+    first cycle that saw it over).
 
     A maintenance window neither ends nor opens an outage. One open when the window starts
     stays open through it (the same fault, the same ticket; after an unwatched gap, the gap
     counts as unobserved); when the window ends it goes on if the link is still in the same
     kind of outage, else it is closed at the window's start, the last moment it was seen
-    outside the works (the repair happened during them). The window's own time is the
-    ``maintenance`` interval's, left out of availability.
+    outside the works (the repair happened during them, so no bracket is on record). The
+    window's own time is the ``maintenance`` interval's, left out of availability.
     """
     new_kind = outage_kind_of(transition.state, transition.outage_kind)
     outage = open_outage(session, link)
@@ -215,15 +222,18 @@ def _follow_outage(
                 outage.unobserved_seconds += (at - previous_start).total_seconds()
                 session.add(outage)
                 return
-            _close_outage(session, outage, previous_start, observed=False)
+            _close_outage(session, outage, previous_start, (None, transition.by),
+                          observed=False)
         elif previous_state == "maintenance":
             if new_kind == outage.kind:
                 return
-            _close_outage(session, outage, previous_start, observed=True)
+            # The repair happened inside the works: no probe bracket is on record for it.
+            _close_outage(session, outage, previous_start, (None, None), observed=True)
         elif new_kind == outage.kind:
             return
         else:
-            _close_outage(session, outage, at, observed=True)
+            _close_outage(session, outage, at, (transition.after, transition.by),
+                          observed=True)
     if new_kind is not None:
         session.add(
             Outage(
@@ -232,13 +242,17 @@ def _follow_outage(
                 started_at=at,
                 cause=transition.cause,
                 evidence=json.dumps(transition.evidence, sort_keys=True, default=str),
+                start_after=transition.after,
+                start_by=transition.by,
             )
         )
         session.flush()
 
 
-def _close_outage(session: Session, outage: Outage, at: datetime, *, observed: bool) -> None:
+def _close_outage(session: Session, outage: Outage, at: datetime,
+                  bracket: tuple[datetime | None, datetime | None], *, observed: bool) -> None:
     outage.ended_at = max(at, outage.started_at)
+    outage.end_after, outage.end_by = bracket
     outage.end_observed = observed
     session.add(outage)
     session.flush()
@@ -255,6 +269,10 @@ def record_blips(session: Session, link: int, blips: Sequence[Blip]) -> None:
                 ended_at=max(blip.ended_at, blip.started_at),
                 cycles=blip.cycles,
                 cause=blip.cause,
+                start_after=blip.start_after,
+                start_by=blip.start_by,
+                end_after=blip.end_after,
+                end_by=blip.end_by,
             )
         )
 

@@ -213,6 +213,14 @@ class Store:
                 heartbeat.beat(session, link, max(
                     record.now for record in records if record.link == name))
 
+    def record_clock(self, now: datetime, synced: bool | None) -> None:
+        """Record with every resumed link's heartbeat whether the system clock was synchronised
+        at ``now`` (None: the kernel could not tell). Raises ``DatabaseError`` when the write
+        fails."""
+        with self._transaction() as session:
+            for link in self._links.values():
+                heartbeat.clock(session, link, now, synced)
+
     def _link_id(self, name: str) -> int:
         link = self._links.get(name)
         if link is None:

@@ -18,6 +18,9 @@ from watchdog.vocabulary import DEFAULT_LINK
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 
 
+BEFORE, AFTER = timedelta(milliseconds=1600), timedelta(microseconds=5400)
+
+
 def moment(day: int, hour: float) -> datetime:
     return NOV + timedelta(days=day - 1, hours=hour)
 
@@ -41,7 +44,9 @@ def site(tmp_path: Path) -> Path:
             (moment(5, 10), "up", None, True),
         ]
         for when, state, kind, ok in steps:
-            changes = [transition(state, when, kind)] if state else []
+            # Each change bracketed: the last probe 1.6 s before, the first 5.4 ms after.
+            changes = [transition(state, when, kind, after=when - BEFORE, by=when + AFTER)
+                       ] if state else []
             store.record_cycle(cycle(when, ok=ok), changes, [], when, link=DEFAULT_LINK)
         store.record_cycle(cycle(moment(10, 8)), [], [], moment(10, 8), link=DEFAULT_LINK)
         store.shutdown(moment(10, 8))
@@ -49,6 +54,7 @@ def site(tmp_path: Path) -> Path:
         store.record_cycle(cycle(moment(10, 10)), [transition("up", moment(10, 10))], [],
                            moment(10, 10), link=DEFAULT_LINK)
         store.record_cycle(cycle(moment(20, 0)), [], [], moment(20, 0), link=DEFAULT_LINK)
+        store.record_clock(moment(20, 0), True)
         with store.write() as session:
             set_provider_ref(session, "WD-2026-0001", "4411-XYZ", moment(4, 9))
     return tmp_path / "watchdog.toml"

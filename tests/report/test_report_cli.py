@@ -46,6 +46,11 @@ def test_the_report_counts_each_state_and_lists_the_outages_with_their_tickets(
             for o in outages] == [("isp", "WD-2026-0001", "4411-XYZ", True),
                                   ("lan", "WD-2026-0002", None, False)]
     assert outages[0]["started_at"] == "2026-11-03T11:00:00.000+01:00"
+    assert outages[0]["start_bracket"] == {"after": "2026-11-03T10:59:58.400+01:00",
+                                           "by": "2026-11-03T11:00:00.006+01:00"}
+    assert outages[0]["end_bracket"]["by"] == "2026-11-03T17:00:00.006+01:00"
+    assert data["clock"] == {"synchronised": True, "checked_at": "2026-11-20T01:00:00.000+01:00",
+                             "since": "2026-11-20T01:00:00.000+01:00", "whole_period": False}
     assert (outages[0]["duration_s"], outages[0]["seconds_in_period"]) == (6 * 3600, 6 * 3600)
     assert outages[0]["reminders_sent"] == 1
     # Every day begun so far, in the site's zone; the third is marked by the outage.
@@ -69,6 +74,12 @@ def test_the_report_reads_like_a_claim(site: Path, capsys: pytest.CaptureFixture
     assert ("Duration 6 h; In this period 6 h; Ticket WD-2026-0001; Provider's ref. 4411-XYZ; "
             "Repair due 2026-11-03 15:00:00 CET; Repair time exceeded") in out
     assert "not observed 2 h 30 min" in out
+    # The brackets, cut (after) and rounded up (by) to the millisecond.
+    assert "started between 2026-11-03 10:59:58.400 CET and 11:00:00.006 CET" in out
+    assert "ended between 2026-11-03 16:59:58.400 CET and 17:00:00.006 CET" in out
+    # The clock said "synchronised" once, at the end: not throughout the month.
+    assert ("Server clock: synchronised (NTP) when last checked, 2026-11-20 01:00:00 CET, and "
+            "since 2026-11-20 01:00:00 CET") in out
 
 
 def test_the_same_figures_in_every_format_and_the_digest_can_be_recomputed(

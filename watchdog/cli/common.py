@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from watchdog.config import Config, humanize, load_config
 from watchdog.errors import EX_USAGE, UserError
+from watchdog.report.words import to_millisecond
 
 
 def config_from(
@@ -64,19 +65,11 @@ def iso(moment: datetime | None, zone: tzinfo) -> str | None:
     return None if moment is None else moment.astimezone(zone).isoformat(timespec="seconds")
 
 
-def _to_ms(moment: datetime, *, up: bool) -> datetime:
-    """``moment`` cut to the millisecond, rounded up with ``up`` (a bracket's ``by`` side), so
-    a bracket shown in milliseconds never claims more than was measured."""
-    rest = moment.microsecond % 1000
-    moment = moment - timedelta(microseconds=rest)
-    return moment + timedelta(milliseconds=1) if up and rest else moment
-
-
 def time_ms(moment: datetime, zone: tzinfo, *, up: bool = False,
             same_day_as: datetime | None = None) -> str:
     """``2026-11-26 14:02:03.412`` in the site's zone (milliseconds cut, or rounded ``up``);
     only ``14:02:03.412`` when it falls on the same local day as ``same_day_as``."""
-    shown = _to_ms(moment, up=up).astimezone(zone)
+    shown = to_millisecond(moment, up=up).astimezone(zone)
     if same_day_as is not None and shown.date() == same_day_as.astimezone(zone).date():
         return shown.strftime("%H:%M:%S.") + f"{shown.microsecond // 1000:03d}"
     return shown.strftime("%Y-%m-%d %H:%M:%S.") + f"{shown.microsecond // 1000:03d}"
@@ -92,19 +85,6 @@ def bracket_text(after: datetime | None, by: datetime | None, zone: tzinfo) -> s
         return f"by {time_ms(by, zone, up=True)} (no earlier probe on record)"
     return (f"between {time_ms(after, zone)} and "
             f"{time_ms(by, zone, up=True, same_day_as=after)}")
-
-
-def bracket_json(after: datetime | None, by: datetime | None,
-                 zone: tzinfo) -> dict[str, str | None]:
-    """A change's bracket in the JSON contract: ISO-8601 with milliseconds and the site's
-    offset, ``after`` cut and ``by`` rounded up to the millisecond; None for a side not
-    recorded."""
-    return {
-        "after": None if after is None
-        else _to_ms(after, up=False).astimezone(zone).isoformat(timespec="milliseconds"),
-        "by": None if by is None
-        else _to_ms(by, up=True).astimezone(zone).isoformat(timespec="milliseconds"),
-    }
 
 
 def duration(seconds: float) -> str:

@@ -8,7 +8,6 @@ from typing import Any
 
 from watchdog import clock
 from watchdog.cli.common import (
-    bracket_json,
     bracket_text,
     config_from,
     duration,
@@ -18,6 +17,7 @@ from watchdog.cli.common import (
 )
 from watchdog.config.zone import site_zone
 from watchdog.errors import EX_USAGE, UserError
+from watchdog.report.words import bracket_json
 from watchdog.store.reader import OutageRow, read_outages
 
 

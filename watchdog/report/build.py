@@ -28,7 +28,9 @@ from watchdog.contract.wording import terms_lines
 from watchdog.link.availability import StateSpan
 from watchdog.report import days as day_rows
 from watchdog.report.period import Period, site_days
+from watchdog.report.words import bracket_json
 from watchdog.store.evidence_reader import read_incident_outages
+from watchdog.store.reader import Heartbeat, read_heartbeat
 from watchdog.store.report_reader import PeriodReport, read_hours, read_period, read_spans
 from watchdog.store.ticket_reader import TicketDetail, read_ticket
 from watchdog.vocabulary import DEFAULT_LINK, LINK_STATES, Language
@@ -89,6 +91,7 @@ def build(config: Config, period: Period, now: datetime, *,
         "blips": recorded.blips,
         "tickets": [_ticket(detail, zone, verdicts) for detail in tickets],
         "compensation": _compensation(owed_for, language),
+        "clock": _clock(read_heartbeat(path, now, link=link), period, zone),
     }
     report["digest"] = {"algorithm": "sha256", "value": digest(report)}
     return report
@@ -237,6 +240,20 @@ def _days(recorded: PeriodReport, hours: list[Any], period: Period,
     ]
 
 
+def _clock(heartbeat: Heartbeat | None, period: Period, zone: tzinfo) -> dict[str, Any]:
+    """Whether the server's clock was synchronised: the daemon's last check and since when
+    the checks said so; ``whole_period`` when they said so from before the period began."""
+    if heartbeat is None or heartbeat.clock_checked_at is None:
+        return {"synchronised": None, "checked_at": None, "since": None, "whole_period": False}
+    since = heartbeat.clock_status_since or heartbeat.clock_checked_at
+    return {
+        "synchronised": heartbeat.clock_synced,
+        "checked_at": _iso(heartbeat.clock_checked_at, zone),
+        "since": _iso(since, zone),
+        "whole_period": heartbeat.clock_synced is True and since <= period.start,
+    }
+
+
 def _outage(outage: Any, now: datetime, zone: tzinfo,
             verdicts: dict[str | None, gtr_rules.GtrVerdict | None]) -> dict[str, Any]:
     until = outage.ended_at or now
@@ -246,7 +263,10 @@ def _outage(outage: Any, now: datetime, zone: tzinfo,
         "kind": outage.kind,
         "cause": outage.cause,
         "started_at": _iso(outage.started_at, zone),
+        "start_bracket": bracket_json(outage.start_after, outage.start_by, zone),
         "ended_at": _iso(outage.ended_at, zone),
+        "end_bracket": None if outage.ended_at is None else bracket_json(
+            outage.end_after, outage.end_by, zone),
         "duration_s": round(max(0.0, (until - outage.started_at).total_seconds()), 3),
         "seconds_in_period": round(outage.seconds_in_period, 3),
         "unobserved_s": round(outage.unobserved_seconds, 3),

@@ -99,9 +99,13 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
             facts.append(w["gtr_breached"])
         if outage["unobserved_s"] >= 1:
             facts.append(f"{write.duration(outage['unobserved_s'])} {w['not_watched_inside']}")
+        lines.append(f"  #{outage['id']} {w['kind_' + outage['kind']]}: "
+                     f"{write.instant(outage['started_at'], ms=True)} → {end}")
+        for side in ("start", "end"):
+            bracket = write.bracket(outage[f"{side}_bracket"])
+            if bracket:
+                lines.append(f"      {w[side + '_bracket']} {bracket}")
         lines += [
-            f"  #{outage['id']} {w['kind_' + outage['kind']]}: "
-            f"{write.instant(outage['started_at'], ms=True)} → {end}",
             f"      {'; '.join(facts)}",
             f"      {w['cause']}: {outage['cause']}",
         ]
@@ -118,8 +122,21 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
         lines.append(f"  {day['date']}  {w['state_' + day['mark']]:<28} "
                      f"{w['loss']} {write.percent(day['loss_percent'], 2):>9}  "
                      f"{w['latency']} {write.number(day['median_rtt_ms'], unit='ms')}")
-    lines += ["", f"{w['digest']}: {report['digest']['value']}", f"  ({w['digest_note']})"]
+    lines += ["", f"{w['clock']}: {clock_text(report['clock'], write)}",
+              "", f"{w['digest']}: {report['digest']['value']}", f"  ({w['digest_note']})"]
     return "\n".join(lines) + "\n"
+
+
+def clock_text(clock: dict[str, Any], write: Writer) -> str:
+    """Whether the server's clock was synchronised, in a sentence."""
+    w = write.words
+    if clock["synchronised"] is None:
+        return w["clock_unknown"]
+    facts = {"checked": write.instant(clock["checked_at"]),
+             "since": write.instant(clock["since"])}
+    if not clock["synchronised"]:
+        return w["clock_unsynced"].format(**facts)
+    return w["clock_synced_whole" if clock["whole_period"] else "clock_synced"].format(**facts)
 
 
 def as_html(report: dict[str, Any], write: Writer) -> str:
@@ -131,13 +148,13 @@ def as_html(report: dict[str, Any], write: Writer) -> str:
         autoescape=True, undefined=jinja2.StrictUndefined,
         trim_blocks=True, lstrip_blocks=True,
     )
-    filters: dict[str, Callable[..., str]] = {
+    filters: dict[str, Callable[..., str | None]] = {
         "instant": write.instant, "duration": write.duration, "percent": write.percent,
-        "number": write.number, "yesno": write.yesno,
+        "number": write.number, "yesno": write.yesno, "bracket": write.bracket,
     }
     environment.filters.update(filters)
     template = environment.get_template("report.html.j2")
     return template.render(
         r=report, w=write.words, lang=write.language, states=STATE_ORDER, colours=COLOURS,
-        seconds=_state_seconds(report),
+        seconds=_state_seconds(report), clock=clock_text(report["clock"], write),
     )

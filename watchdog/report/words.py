@@ -3,7 +3,7 @@ durations and percentages. Pure."""
 
 from __future__ import annotations
 
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Final
 
 from watchdog.vocabulary import Language
@@ -78,6 +78,17 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "until": "observed until",
         "between": "between",
         "and": "and",
+        "by": "by",
+        "no_earlier_probe": "no earlier probe on record",
+        "start_bracket": "started",
+        "end_bracket": "ended",
+        "clock": "Server clock",
+        "clock_synced": "synchronised (NTP) when last checked, {checked}, and since {since}",
+        "clock_synced_whole": "synchronised (NTP) throughout the period (since {since}, "
+                              "last checked {checked})",
+        "clock_unsynced": "NOT synchronised when last checked, {checked} (since {since}): "
+                          "recorded times may drift",
+        "clock_unknown": "whether it was synchronised was not recorded",
     },
     "fr": {
         "title": "Rapport de connectivité",
@@ -148,8 +159,40 @@ WORDS: Final[dict[str, dict[str, str]]] = {
         "until": "observé jusqu'au",
         "between": "entre",
         "and": "et",
+        "by": "au plus tard",
+        "no_earlier_probe": "aucune mesure antérieure enregistrée",
+        "start_bracket": "début",
+        "end_bracket": "fin",
+        "clock": "Horloge du serveur",
+        "clock_synced": "synchronisée (NTP) au dernier contrôle, {checked}, et depuis {since}",
+        "clock_synced_whole": "synchronisée (NTP) pendant toute la période (depuis {since}, "
+                              "dernier contrôle {checked})",
+        "clock_unsynced": "NON synchronisée au dernier contrôle, {checked} (depuis {since}) : "
+                          "les heures enregistrées peuvent dériver",
+        "clock_unknown": "sa synchronisation n'a pas été enregistrée",
     },
 }
+
+
+def to_millisecond(moment: datetime, *, up: bool = False) -> datetime:
+    """``moment`` cut to the millisecond, rounded up with ``up`` (a bracket's ``by`` side), so
+    a time shown in milliseconds never claims more than was measured."""
+    rest = moment.microsecond % 1000
+    moment = moment - timedelta(microseconds=rest)
+    return moment + timedelta(milliseconds=1) if up and rest else moment
+
+
+def bracket_json(after: datetime | None, by: datetime | None,
+                 zone: tzinfo) -> dict[str, str | None]:
+    """A change's bracket in the JSON contracts (``outages``, ``report``): ISO-8601 with
+    milliseconds and the site's offset, ``after`` cut and ``by`` rounded up to the
+    millisecond; None for a side not recorded."""
+    return {
+        "after": None if after is None
+        else to_millisecond(after).astimezone(zone).isoformat(timespec="milliseconds"),
+        "by": None if by is None
+        else to_millisecond(by, up=True).astimezone(zone).isoformat(timespec="milliseconds"),
+    }
 
 
 class Writer:
@@ -170,6 +213,21 @@ class Writer:
         if ms:
             text += f".{shown.microsecond // 1000:03d}"
         return f"{text} {shown.tzname()}"
+
+    def bracket(self, bracket: dict[str, str | None] | None) -> str | None:
+        """``between 2026-11-26 14:02:03.412 CET and 14:02:05.418 CET`` (the second date only
+        when the day differs); ``by …`` when no earlier probe is on record; None: nothing
+        recorded."""
+        if bracket is None or bracket["by"] is None:
+            return None
+        w = self.words
+        by = self.instant(bracket["by"], ms=True)
+        if bracket["after"] is None:
+            return f"{w['by']} {by} ({w['no_earlier_probe']})"
+        after = self.instant(bracket["after"], ms=True)
+        if after[:10] == by[:10]:
+            by = by[11:]
+        return f"{w['between']} {after} {w['and']} {by}"
 
     def duration(self, seconds: float | None) -> str:
         """Every unit down to the second: ``10 d 4 h 2 min 13 s`` (``j`` in French)."""

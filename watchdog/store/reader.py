@@ -328,6 +328,13 @@ def read_status(path: Path, now: datetime, *, link: str = DEFAULT_LINK) -> Statu
     )
 
 
+def read_heartbeat(path: Path, now: datetime, *, link: str = DEFAULT_LINK) -> Heartbeat | None:
+    """The link's monitor as its last cycle left it (None: never watched), judged at ``now``.
+    Raises ``DatabaseError``."""
+    with connect(Path(path)) as connection:
+        return _heartbeat(connection, link, now)
+
+
 def _heartbeat(connection: sqlite3.Connection, link: str, now: datetime) -> Heartbeat | None:
     row = connection.execute(STATUS_QUERIES["heartbeat"], (link,)).fetchone()
     if row is None:

@@ -33,6 +33,11 @@ class ReportOutage:
     reminders_sent: int
     # The provider's own reference for the ticket (``watchdog ticket provider-ref``).
     provider_ref: str | None = None
+    # The brackets of its start and end: the last probe before, the first that saw it.
+    start_after: datetime | None = None
+    start_by: datetime | None = None
+    end_after: datetime | None = None
+    end_by: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,10 @@ class PeriodReport:
     def provider_availability(self) -> float | None:
         """As ``availability``, but LAN faults (the office's own) are left out too."""
         return self.time.provider_availability
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else from_text(text)
 
 
 def _spans(connection: sqlite3.Connection, link: str, start: datetime, until: datetime,
@@ -113,14 +122,11 @@ def read_period(
     until = min(end, now)
     with connect(Path(path)) as connection:
         link_id, spans = _spans(connection, link, start, until, now)
-        has_incidents = connection.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'incident'").fetchone() is not None
-        join = ("LEFT JOIN incident i ON i.id = o.incident_id" if has_incidents else "")
-        extra = ("i.reference, i.gtr_breached, i.reminders_sent, i.provider_ref"
-                 if has_incidents else "NULL, 0, 0, NULL")
         outage_rows = connection.execute(
-            f"SELECT o.id, o.kind, o.started_at, o.ended_at, o.cause, o.unobserved_seconds, "
-            f"{extra} FROM outage o {join} "
+            "SELECT o.id, o.kind, o.started_at, o.ended_at, o.cause, o.unobserved_seconds, "
+            "i.reference, i.gtr_breached, i.reminders_sent, i.provider_ref, o.start_after, "
+            "o.start_by, o.end_after, o.end_by "
+            "FROM outage o LEFT JOIN incident i ON i.id = o.incident_id "
             "WHERE o.link_id = ? AND (o.ended_at > ? OR o.ended_at IS NULL) "
             "AND o.started_at < ? ORDER BY o.started_at, o.id",
             (link_id, to_text(start), to_text(until))).fetchall()
@@ -135,6 +141,8 @@ def read_period(
                                               from_text(row[3]) if row[3] else now),
             cause=row[4], unobserved_seconds=row[5], reference=row[6],
             gtr_breached=bool(row[7]), reminders_sent=row[8] or 0, provider_ref=row[9],
+            start_after=_time(row[10]), start_by=_time(row[11]), end_after=_time(row[12]),
+            end_by=_time(row[13]),
         )
         for row in outage_rows
     )

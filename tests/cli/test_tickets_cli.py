@@ -50,7 +50,9 @@ TICKET_KEYS = {"reference", "kind", "started_at", "ended_at", "ticket_opened_at"
                "closed_by", "acked_at", "reminders_sent", "gtr_breached", "cuts", "cause",
                "pending_messages"}
 MESSAGE_KEYS = {"id", "channel", "event", "status", "reference", "event_at", "due_at",
-                "sent_at", "attempts", "last_error"}
+                "sent_at", "attempts", "last_error", "queued_at", "fell_due_at", "server",
+                "reply", "message_id", "external_id", "folded_into", "attempt_log"}
+ATTEMPT_KEYS = {"number", "started_at", "finished_at", "outcome", "server", "reply", "error"}
 
 
 @pytest.fixture(scope="module")
@@ -187,6 +189,24 @@ def test_tickets_json_keeps_its_shape(site: Rig, capsys: pytest.CaptureFixture[s
     assert all(set(event) == {"at", "kind", "text", "channel"} for event in detail["timeline"])
     assert all(set(message) == MESSAGE_KEYS for message in detail["messages"])
     assert {message["status"] for message in detail["messages"]} == {"sent"}
+    # Each with its proof: the accepting server, its reply, and every attempt.
+    report = next(m for m in detail["messages"]
+                  if (m["channel"], m["event"]) == ("isp", "ticket_open"))
+    assert report["server"] == f"127.0.0.1:{site.smtp.port}"
+    assert report["reply"].startswith("250 OK queued as Q")
+    assert report["message_id"].startswith("<incident-1-ticket-open-isp.")
+    assert report["queued_at"] == report["fell_due_at"] == "2025-03-01T13:03:00+01:00"
+    (attempt,) = report["attempt_log"]
+    assert set(attempt) == ATTEMPT_KEYS
+    assert attempt | {"finished_at": None} == {
+        "number": 1, "started_at": report["sent_at"], "finished_at": None, "outcome": "sent",
+        "server": report["server"], "reply": report["reply"], "error": None}
+    reminder = next(m for m in detail["messages"] if m["event"] == "ticket_reminder"
+                    and m["channel"] == "helpdesk")
+    assert reminder["fell_due_at"] == "2025-03-01T17:01:00+01:00"  # the GTR step's time
+    assert reminder["server"] == (f"http://{site.receiver.host}:{site.receiver.port}"
+                                  f"/tickets/HD-1/comments")
+    assert reminder["reply"].startswith("HTTP 200 OK {")
 
 
 # --- one ticket ----------------------------------------------------------------------------------
@@ -224,13 +244,25 @@ def test_ticket_show_prints_the_timeline_and_what_waits_with_its_last_error(
     assert "550 5.1.1 Mailbox unavailable" in failed and failed.endswith("[isp]")
     assert "  2025-03-01 13:03  sent          ticket_open sent (HTTP 201, ticket HD-1) " \
            "[helpdesk]" in lines
+    # Delivered, with the proof: when, by which server, its reply.
+    delivered = lines[lines.index("Delivered:") + 1:lines.index("Not delivered yet:")]
+    helpdesk = f"http://{site.receiver.host}:{site.receiver.port}/tickets"
+    assert (f"  #4 helpdesk: ticket_open (sent, 1 attempt(s)) — accepted 2025-03-01 13:03:00 "
+            f'by {helpdesk}: HTTP 201 Created {{"id": "HD-1"}}') in delivered
+    assert (f'    attempt 1 2025-03-01 13:03:00 {helpdesk}: sent — HTTP 201 Created '
+            f'{{"id": "HD-1"}}') in delivered
     waiting = lines[lines.index("Not delivered yet:") + 1:]
-    assert [line.split(":")[0].split()[-1] for line in waiting] == [
+    messages = [line for line in waiting if line.startswith("  #")]
+    assert [line.split(":")[0].split()[-1] for line in messages] == [
         "management", "isp", "management"]
-    assert "outage_started (pending, 1 attempt(s), next try 2025-03-01 13:03)" in waiting[0]
-    assert waiting[0].endswith("451 4.7.1 Greylisted, try again later")
-    assert "ticket_open (failed, 1 attempt(s)) — SMTP server" in waiting[1]
-    assert "ticket_opened (pending, 0 attempt(s)" in waiting[2]
+    assert "outage_started (pending, 1 attempt(s), next try 2025-03-01 13:03)" in messages[0]
+    assert messages[0].endswith("451 4.7.1 Greylisted, try again later")
+    assert "ticket_open (failed, 1 attempt(s)) — SMTP server" in messages[1]
+    assert "ticket_opened (pending, 0 attempt(s)" in messages[2]
+    relay = f"127.0.0.1:{site.smtp.port}"
+    assert waiting[1] == (f"    attempt 1 2025-03-01 13:03:00 {relay}: transient — SMTP server "
+                          f"{relay} did not take the message: 451 4.7.1 Greylisted, try again "
+                          "later")
 
 
 def test_outbox_lists_what_waits_and_what_failed_with_the_last_error(

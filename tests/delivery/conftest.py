@@ -324,6 +324,7 @@ class OutboxRow:
     sent_at: datetime | None
     message_id: str | None
     group_key: str | None
+    folded_into: int | None
 
 
 def query(path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -339,10 +340,11 @@ def _time(text: str | None) -> datetime | None:
 def outbox_rows(path: Path, where: str = "1", *args: Any) -> list[OutboxRow]:
     """The outbox rows matching ``where``, in order."""
     found = query(path, "SELECT id, key, channel, event, status, attempts, event_at, due_at, "
-                        "last_attempt_at, last_error, sent_at, message_id, group_key FROM outbox "
-                        f"WHERE {where} ORDER BY id", *args)
+                        "last_attempt_at, last_error, sent_at, message_id, group_key, "
+                        f"folded_into FROM outbox WHERE {where} ORDER BY id", *args)
     return [OutboxRow(row[0], row[1], row[2], row[3], row[4], row[5], from_text(row[6]),
-                      from_text(row[7]), _time(row[8]), row[9], _time(row[10]), row[11], row[12])
+                      from_text(row[7]), _time(row[8]), row[9], _time(row[10]), row[11], row[12],
+                      row[13])
             for row in found]
 
 

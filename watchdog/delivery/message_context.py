@@ -147,6 +147,16 @@ class MessageContext(TypedDict):
     sent_to: NotRequired[list[str] | None]
 
 
+def due_at_of(context: Mapping[str, Any]) -> str | None:
+    """When a stored message's news fell due: its escalation step's time (a reminder's, an
+    escalation alert's), else its event's time. ISO text, or None."""
+    incident = context.get("incident")
+    step = incident.get("step") if isinstance(incident, Mapping) else None
+    due = step.get("due_at") if isinstance(step, Mapping) else None
+    event_at = context.get("event_at")
+    return str(due) if due else (str(event_at) if event_at else None)
+
+
 # Parts declared nullable that ``complete`` still makes when null: see the module's doc.
 _MADE_EVEN_WHEN_NULL = frozenset({"link"})
 

@@ -4,6 +4,9 @@ Each channel is delivered on its own (the daemon runs one job per channel), so a
 that hangs on the unreachable internet never holds back the LAN webhook. Claiming, sending
 and recording are three steps: a crash between sending and recording leaves the message
 ``sending``, and the next start sends it again with the same Message-ID or Idempotency-Key.
+
+Every attempt's outcome is recorded with the server that took it or refused it and what it
+said (the proof of delivery).
 """
 
 from __future__ import annotations
@@ -112,13 +115,15 @@ class Deliverer:
             # fails with its error stored; transient: retried with backoff.
             with self.store.write() as session:
                 outbox.mark_failed(session, message_id, self.now(), str(failure),
-                                   permanent=failure.permanent, retry_after=failure.retry_after)
+                                   permanent=failure.permanent, retry_after=failure.retry_after,
+                                   server=failure.server)
             log.warning("delivery_failed", channel=outgoing.channel, message_event=outgoing.event,
                         permanent=failure.permanent, error=str(failure))
             return False
         with self.store.write() as session:
             outbox.mark_sent(session, message_id, self.now(), result.response,
-                             result.external_id, result.message_id)
+                             result.external_id, result.message_id, server=result.server,
+                             reply=result.reply)
         log.info("delivered", channel=outgoing.channel, message_event=outgoing.event,
                  late_s=round((sent_at - _event_at(outgoing)).total_seconds(), 1))
         return True

@@ -1,20 +1,23 @@
-"""Outbox rules at the row level: once only, in order, backoff, the recovery rush, and
-every attempt on the record."""
+"""Outbox rules at the row level: once only, in order, backoff, the recovery rush, every
+attempt on the record, and stale news folded."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+
+import pytest
 
 from tests.incidents.conftest import config, query, store
 
 __all__ = ["config", "store"]  # fixtures: a store with the incident service attached
 from tests.store.store_helpers import at, text
 from watchdog.delivery import outbox
+from watchdog.delivery.folding import folds_into
 from watchdog.store.writer import Store
 
 
 def enqueue(store: Store, key: str, seconds: float) -> int:
-    """A message without an incident for management at ``seconds``."""
+    """A message without an incident (it never folds) for management at ``seconds``."""
     return enqueue_for(store, key, "recovered", seconds, incident=None)
 
 
@@ -112,7 +115,7 @@ def test_an_attempt_cut_short_by_a_crash_is_recorded_as_interrupted(store: Store
                                                              (2, "permanent")]
 
 
-# --- which message replaced which -------------------------------------------------------------
+# --- folding ---------------------------------------------------------------------------------
 
 
 def enqueue_for(store: Store, key: str, event: str, seconds: float, incident: int | None = 1,
@@ -124,6 +127,78 @@ def enqueue_for(store: Store, key: str, event: str, seconds: float, incident: in
                              not_before=None if not_before is None else at(not_before))
         assert row is not None and row.id is not None
         return row.id
+
+
+def claim(store: Store, seconds: float, channel: str = "management") -> int | None:
+    with store.write() as session:
+        row = outbox.claim_next(session, channel, at(seconds))
+        return None if row is None else row.id
+
+
+def statuses(store: Store) -> list[tuple[object, ...]]:
+    return query(store, "SELECT id, status, folded_into FROM outbox ORDER BY id")
+
+
+@pytest.mark.parametrize(("older", "newer", "folds"), [
+    ("outage_started", "ticket_opened", True),
+    ("outage_started", "recovered", True),
+    ("ticket_opened", "escalated", True),
+    ("escalated", "recovered", True),
+    ("lan_fault", "recovered", True),
+    ("ticket_reminder", "ticket_reminder", True),
+    ("ticket_open", "ticket_reminder", False),  # the report: the thread's root, the REST id
+    ("ticket_reminder", "ticket_close", False),  # the close is the record of the repair
+    ("ticket_reopened", "ticket_reminder", False),  # grouped: superseded within its group
+    ("degraded", "outage_started", False),
+    ("monitor_gap", "recovered", False),
+    ("outage_started", "ticket_open", False),  # never across audiences
+])
+def test_the_folding_rule(older: str, newer: str, folds: bool) -> None:
+    assert folds_into(older, newer) is folds
+
+
+def test_a_stale_notice_folds_into_the_newest_due_one_when_it_can_finally_leave(
+    store: Store,
+) -> None:
+    started = enqueue_for(store, "started", "outage_started", 0)
+    opened = enqueue_for(store, "opened", "ticket_opened", 120)
+    back = enqueue_for(store, "back", "recovered", 300)
+    assert claim(store, 400) == back
+    assert statuses(store) == [(started, "folded", back), (opened, "folded", back),
+                               (back, "sending", None)]
+    with store.write() as session:
+        assert [item["event"] for item in outbox.folded_summary(session, back)] == [
+            "outage_started", "ticket_opened"]
+
+
+def test_nothing_folds_into_a_message_of_another_incident_or_not_due_yet(store: Store) -> None:
+    first = enqueue_for(store, "first", "outage_started", 0, incident=1)
+    enqueue_for(store, "other", "recovered", 10, incident=2)
+    enqueue_for(store, "later", "recovered", 20, incident=1, not_before=600)  # rate-limited
+    assert claim(store, 30) == first
+    assert [row[1] for row in statuses(store)] == ["sending", "pending", "pending"]
+
+
+def test_a_message_without_an_incident_never_folds(store: Store) -> None:
+    gap = enqueue_for(store, "gap", "monitor_gap", 0, incident=None)
+    enqueue_for(store, "next", "monitor_gap", 10, incident=None)
+    assert claim(store, 20) == gap
+
+
+def test_a_folded_chain_is_summed_up_in_the_last_message(store: Store) -> None:
+    started = enqueue_for(store, "started", "outage_started", 0)
+    opened = enqueue_for(store, "opened", "ticket_opened", 120)
+    assert claim(store, 130) == opened  # the start folds into the ticket's notice
+    with store.write() as session:
+        outbox.mark_failed(session, opened, at(131), "refused", permanent=False)
+    back = enqueue_for(store, "back", "recovered", 300)
+    assert claim(store, 301) == back  # the ticket's notice, tried once, folds in turn
+    assert statuses(store) == [(started, "folded", opened), (opened, "folded", back),
+                               (back, "sending", None)]
+    with store.write() as session:
+        summary = outbox.folded_summary(session, back)
+    assert [(item["event"], item["attempts"]) for item in summary] == [
+        ("outage_started", 0), ("ticket_opened", 1)]
 
 
 def test_a_superseded_message_names_the_one_that_replaced_it(store: Store) -> None:

@@ -13,6 +13,11 @@ capped at ``BACKOFF_CAP``; when the link recovers, every waiting message is made
 Proof of delivery: every attempt is a ``DeliveryAttempt`` row, begun in the transaction that
 claims the message and finished in the one that records its outcome (the server, its reply,
 the error). An attempt a crash cut short is marked ``interrupted`` at the next start.
+
+Folding: when a channel's oldest waiting message is due but a newer one of its incident makes
+its news stale (``delivery.folding``), it is ``folded`` into that one in the same transaction
+that claims the next message to send, so a crash can neither lose its news nor send it twice;
+the message that carries it lists it (``folded_summary``) every time it is tried.
 """
 
 from __future__ import annotations
@@ -20,13 +25,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, func, select
 
+from watchdog.delivery.folding import folds_into
+from watchdog.delivery.message_context import FoldedPart, StepPart, due_at_of
 from watchdog.store.models import DeliveryAttempt, IncidentEvent, OutboxMessage
-from watchdog.vocabulary import AttemptOutcome
+from watchdog.vocabulary import AttemptOutcome, MessageEvent
 
 BACKOFF_BASE = timedelta(seconds=2)
 # Low enough that a message waiting for the internet leaves within a minute of its return
@@ -146,14 +153,43 @@ def _head(session: Session, channel: str) -> OutboxMessage | None:
     ).first()
 
 
+def _carrier(session: Session, head: OutboxMessage, now: datetime) -> OutboxMessage | None:
+    """The newest due message of ``head``'s incident and channel that makes its news stale
+    (``delivery.folding``), or None."""
+    if head.incident_id is None:
+        return None
+    newer = session.exec(
+        select(OutboxMessage)
+        .where(col(OutboxMessage.channel) == head.channel,
+               col(OutboxMessage.incident_id) == head.incident_id,
+               col(OutboxMessage.status) == "pending", col(OutboxMessage.id) > head.id,
+               col(OutboxMessage.due_at) <= now)
+        .order_by(col(OutboxMessage.id).desc())
+    ).all()
+    return next((row for row in newer if folds_into(head.event, row.event)), None)
+
+
 def claim_next(session: Session, channel: str, now: datetime) -> OutboxMessage | None:
-    """Claim the channel's oldest pending message if it is due (first in, first out).
+    """Claim the channel's oldest pending message if it is due (first in, first out), after
+    folding the oldest ones whose news a newer due message carries (``delivery.folding``).
 
     Returns None when the channel has nothing due, including when its oldest message is
     still waiting for its retry: later ones wait behind it, to keep the order. The claim
     begins an attempt (``DeliveryAttempt``), in the same transaction.
     """
     head = _head(session, channel)
+    while head is not None and head.due_at <= now:
+        carrier = _carrier(session, head, now)
+        if carrier is None:
+            break
+        folded = session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == head.id, col(OutboxMessage.status) == "pending")
+            .values(status="folded", folded_into=carrier.id)
+        )
+        if not getattr(folded, "rowcount", 0):
+            return None  # another sender moved it meanwhile: leave the channel to it
+        head = _head(session, channel)
     if head is None or head.due_at > now:
         return None
     claimed = session.execute(
@@ -209,6 +245,42 @@ def _next_number(session: Session, message_id: int) -> int:
     return int(last or 0) + 1
 
 
+def folded_summary(session: Session, message_id: int) -> list[FoldedPart]:
+    """The messages whose news message ``message_id`` carries, oldest due first.
+
+    Folded into it, or into a message folded into it or superseded by it (their news reached
+    it too), at any depth.
+    """
+    found: list[OutboxMessage] = []
+    pending = [message_id]
+    while pending:
+        rows = session.exec(
+            select(OutboxMessage).where(col(OutboxMessage.folded_into).in_(pending))
+        ).all()
+        found.extend(row for row in rows if row.status == "folded")
+        pending = [row.id for row in rows if row.id is not None]
+    parts = [_folded_part(session, row) for row in found]
+    return sorted(parts, key=lambda part: (part["due_at"] or "", part["queued_at"] or ""))
+
+
+def _folded_part(session: Session, row: OutboxMessage) -> FoldedPart:
+    context = json.loads(row.context)
+    incident = context.get("incident") or {}
+    first = session.exec(select(func.min(DeliveryAttempt.started_at))
+                         .where(col(DeliveryAttempt.outbox_id) == row.id)).first()
+    return {
+        "event": cast("MessageEvent", row.event),  # the outbox holds message events only
+        "step": cast("StepPart | None", incident.get("step")),
+        "due_at": due_at_of(context),
+        "queued_at": row.created_at.isoformat(),
+        "attempts": row.attempts,
+        "first_attempt_at": None if first is None else first.isoformat(),
+        "last_attempt_at": None if row.last_attempt_at is None
+        else row.last_attempt_at.isoformat(),
+        "last_error": row.last_error,
+    }
+
+
 def mark_sent(
     session: Session,
     message_id: int,
@@ -231,8 +303,10 @@ def mark_sent(
     session.add(row)
     _finish_attempt(session, row, now, "sent", server=server, reply=reply or response)
     if row.incident_id is not None:
+        carried = len(folded_summary(session, message_id))
+        folded = f"; it carries {carried} earlier message(s) folded into it" if carried else ""
         session.add(IncidentEvent(incident_id=row.incident_id, at=now, kind="sent",
-                                  text=f"{row.event} sent ({response[:200]})",
+                                  text=f"{row.event} sent ({response[:200]}){folded}",
                                   channel=row.channel))
 
 

@@ -5,8 +5,9 @@ that hangs on the unreachable internet never holds back the LAN webhook. Claimin
 and recording are three steps: a crash between sending and recording leaves the message
 ``sending``, and the next start sends it again with the same Message-ID or Idempotency-Key.
 
-Every attempt's outcome is recorded with the server that took it or refused it and what it
-said (the proof of delivery).
+A claimed message goes out with the messages folded into it listed in its context
+(``folded``), read afresh at each attempt; every attempt's outcome is recorded with the
+server that took it or refused it and what it said (the proof of delivery).
 """
 
 from __future__ import annotations
@@ -93,9 +94,11 @@ class Deliverer:
                         col(OutboxMessage.key)
                         == f"incident:{row.incident_id}:{TICKET_OPEN}:{channel}")
                 ).first()
+            context = json.loads(row.context)
+            context["folded"] = outbox.folded_summary(session, row.id)
             return row.id, Outgoing(
                 key=row.key, channel=row.channel, event=row.event, incident_id=row.incident_id,
-                context=json.loads(row.context), ticket_external_id=external,
+                context=context, ticket_external_id=external,
             )
 
     def _send(self, channel: Channel, message_id: int, outgoing: Outgoing) -> bool:

@@ -428,11 +428,22 @@ def count_kill_results(
     duplicate_tickets = (sum(count - 1 for count in tickets_per_outage.values() if count > 1)
                          + sum(count - 1 for count in reports_per_incident.values()
                                if count > 1))
-    # What arrived, per real outage: (channel, event).
+    # What arrived, per real outage: (channel, event). A message folded into a later one
+    # (its news was stale when it could leave) arrived with the message that carries it.
+    by_id = {row.id: row for row in rows}
+
+    def carrier(row: OutboxRow) -> OutboxRow:
+        seen = {row.id}
+        while row.status == "folded" and row.folded_into in by_id \
+                and row.folded_into not in seen:
+            row = by_id[row.folded_into]
+            seen.add(row.id)
+        return row
+
     arrived: dict[int, set[tuple[str, str]]] = {}
     for row in rows:
         number = owner.get(row.incident_id) if row.incident_id is not None else None
-        if number is not None and (row.channel, delivery_id(row)) in arrivals:
+        if number is not None and (row.channel, delivery_id(carrier(row))) in arrivals:
             arrived.setdefault(number, set()).add((row.channel, row.event))
     expected_missing: list[str] = []
     missing_ticket = 0
@@ -597,7 +608,8 @@ class _KillRun:
             if count != last_count:
                 last_count, last_change = count, time.monotonic()
             rows = read_outbox_rows(self.daemon.database)
-            settled = all(row.status in ("sent", "superseded", "failed") for row in rows)
+            settled = all(row.status in ("sent", "superseded", "folded", "failed")
+                          for row in rows)
             if settled and time.monotonic() - last_change >= QUIET:
                 break
         return time.monotonic() - began

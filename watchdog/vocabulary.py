@@ -56,13 +56,21 @@ IncidentEventKind = Literal[
 INCIDENT_EVENT_KINDS: Final[tuple[IncidentEventKind, ...]] = get_args(IncidentEventKind)
 
 #: A message's way through the outbox: ``pending`` until a sender claims it (``sending``),
-#: then ``sent``, ``failed`` for good, or ``superseded`` by a newer one of its group.
-OutboxStatus = Literal["pending", "sending", "sent", "failed", "superseded"]
+#: then ``sent``, ``failed`` for good, ``superseded`` by a newer one of its group, or
+#: ``folded`` into a newer message of its incident that lists it (its news was stale when it
+#: could finally leave; see ``watchdog.delivery.folding``).
+OutboxStatus = Literal["pending", "sending", "sent", "failed", "superseded", "folded"]
 OUTBOX_STATUSES: Final[tuple[OutboxStatus, ...]] = get_args(OutboxStatus)
 #: Still to be sent: the "messages waiting" of a ticket.
 QUEUED_STATUSES: Final[tuple[OutboxStatus, ...]] = ("pending", "sending")
 #: Not delivered: still to be sent, or given up. What ``outbox`` and ``ticket show`` list.
 UNDELIVERED_STATUSES: Final[tuple[OutboxStatus, ...]] = (*QUEUED_STATUSES, "failed")
+
+#: How one delivery attempt ended (``delivery_attempt.outcome``; NULL while it is in flight):
+#: ``sent`` (the server took it), ``transient`` (retried later), ``permanent`` (given up), or
+#: ``interrupted`` (the process died during it: whether it arrived is not known).
+AttemptOutcome = Literal["sent", "transient", "permanent", "interrupted"]
+ATTEMPT_OUTCOMES: Final[tuple[AttemptOutcome, ...]] = get_args(AttemptOutcome)
 
 #: Messages to a ticket backend (the provider's helpdesk, the office's IT).
 TicketEvent = Literal["ticket_open", "ticket_reminder", "ticket_reopened", "ticket_close"]

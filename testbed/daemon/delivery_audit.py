@@ -20,8 +20,9 @@ from testbed.daemon.alert_servers import (
 from testbed.daemon.records import OutboxRow
 
 WEBHOOK_CHANNELS = frozenset({HOOK_CHANNEL})
-# Statuses after which the outbox will not try a row again.
-FINAL_STATUSES = frozenset({"sent", "superseded"})
+# Statuses after which the outbox will not try a row again (a folded row's news travels in the
+# message it was folded into).
+FINAL_STATUSES = frozenset({"sent", "superseded", "folded"})
 
 # (channel, the outage a message is about, event, cut): two delivered rows with the same
 # identity are one message delivered twice under two ids.

@@ -107,6 +107,8 @@ class OutboxRow:
     message_id: str | None
     created_at: datetime
     sent_at: datetime | None
+    # The message that carries its news (folded) or replaced it (superseded).
+    folded_into: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +136,11 @@ def read_outbox_rows(database: Path) -> list[OutboxRow]:
             return []
         rows = connection.execute(
             "SELECT id, key, channel, event, status, attempts, last_error, incident_id, "
-            "message_id, created_at, sent_at FROM outbox ORDER BY id").fetchall()
+            "message_id, created_at, sent_at, folded_into FROM outbox ORDER BY id").fetchall()
     return [OutboxRow(id=r[0], key=r[1], channel=r[2], event=r[3], status=r[4], attempts=r[5],
                       last_error=r[6], incident_id=r[7], message_id=r[8],
-                      created_at=from_text(r[9]), sent_at=_time_or_none(r[10]))
+                      created_at=from_text(r[9]), sent_at=_time_or_none(r[10]),
+                      folded_into=r[11])
             for r in rows]
 
 

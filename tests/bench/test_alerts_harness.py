@@ -6,6 +6,7 @@ a receiver cannot recognise), so it is pinned here on hand-made outboxes and rec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import signal
@@ -286,6 +287,25 @@ def test_an_outage_nobody_heard_of_loses_its_expected_messages() -> None:
     assert report.outages_missing_a_ticket == 1
     assert report.lost_messages == 4  # outage_started and recovered, at two channels
     assert all(item.startswith("outage 2:") for item in report.expected_missing)
+
+
+def test_a_notice_folded_into_one_that_arrived_is_not_lost() -> None:
+    rows = incident_rows(1)
+    # Management's first two notices waited out the cut; the recovery's carried them.
+    for number in (102, 105):
+        index = next(i for i, item in enumerate(rows) if item.id == number)
+        rows[index] = dataclasses.replace(rows[index], status="folded", folded_into=108)
+
+    report = count_kill_results(OUTAGES[:1], [incident(1, 12, 46, "WD-2026-0001")], rows,
+                                arrivals_of(rows), [], ticket_after=TICKET_AFTER)
+
+    assert report.lost_messages == 0 and report.expected_missing == []
+    rows[-1] = dataclasses.replace(rows[-1], status="pending")  # the carrier never left
+    report = count_kill_results(OUTAGES[:1], [incident(1, 12, 46, "WD-2026-0001")], rows,
+                                arrivals_of(rows), [], ticket_after=TICKET_AFTER)
+    assert sorted(report.expected_missing) == [
+        f"outage 1: {MANAGEMENT_CHANNEL} {event}"
+        for event in ("outage_started", "recovered", "ticket_opened")]
 
 
 def test_an_outage_without_a_ticket_expects_no_ticket_messages() -> None:

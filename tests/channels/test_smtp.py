@@ -27,7 +27,7 @@ from watchdog.channels import (
     make_message_id,
     send_email,
 )
-from watchdog.channels.smtp import Security
+from watchdog.channels.smtp import Security, SmtpReceipt
 
 from .conftest import LONG_TIMEOUT, SLACK, TIMEOUT, printed
 
@@ -133,8 +133,8 @@ FAILED = [
 ]
 
 
-def run(case: Case, ca: trustme.CA, stranger_ca_file: str) -> tuple[SmtpServer, str]:
-    """Send one message as ``case`` says; return the server and the acceptance text."""
+def run(case: Case, ca: trustme.CA, stranger_ca_file: str) -> tuple[SmtpServer, SmtpReceipt]:
+    """Send one message as ``case`` says; return the server and its receipt."""
     with SmtpServer(tls=case.server_tls, auth=case.server_auth, ca=ca) as server:
         if case.prepare is not None:
             case.prepare(server)
@@ -152,7 +152,9 @@ def run(case: Case, ca: trustme.CA, stranger_ca_file: str) -> tuple[SmtpServer, 
 def test_it_delivers(case: Case, tls_ca: trustme.CA, stranger_ca_file: str) -> None:
     server, accepted = run(case, tls_ca, stranger_ca_file)
 
-    assert re.fullmatch(r"250 OK queued as Q\d{4}", accepted)
+    # The proof: the server's reply to the data, and the relay that gave it.
+    assert re.fullmatch(r"250 OK queued as Q\d{4}", accepted.reply)
+    assert accepted.server == f"{HOST}:{server.port}"
     [received] = server.messages
     assert received.mail_from == SENDER
     assert received.rcpt_tos == (ISP,)
@@ -169,6 +171,7 @@ def test_it_classifies_failures(case: Case, tls_ca: trustme.CA, stranger_ca_file
     error = caught.value
     assert error.permanent is case.permanent, str(error)
     assert case.reason in str(error)
+    assert error.server is not None and error.server.startswith(f"{HOST}:")
     assert "\n" not in str(error)
     assert "s3cret" not in printed(error) and "wrong-password" not in printed(error)
 
@@ -249,6 +252,18 @@ def test_it_reports_an_unreadable_ca_file_as_permanent() -> None:
     assert "ca_file /nonexistent/ca.pem" in str(caught.value)
 
 
+def test_its_receipt_names_the_address_a_relay_named_by_host_name_was_reached_at(
+    plain_server: SmtpServer,
+) -> None:
+    settings = replace(settings_for(plain_server, "none"), host="localhost")
+
+    receipt = send_email(settings, message())
+
+    assert receipt.server in (f"localhost:{plain_server.port} [127.0.0.1]",
+                              f"localhost:{plain_server.port} [::1]")
+    assert receipt.reply == "250 OK queued as Q0001"
+
+
 # -- what arrives --------------------------------------------------------------------------
 
 
@@ -256,7 +271,7 @@ def test_it_counts_a_partly_refused_message_as_sent(plain_server: SmtpServer) ->
     plain_server.refuse_recipient(BOSS, "550 5.1.1 No such user")
 
     accepted = send_email(settings_for(plain_server, "none"),
-                          message(to=[ISP], cc=[BOSS]))
+                          message(to=[ISP], cc=[BOSS])).reply
 
     assert accepted.startswith("250 OK queued as Q0001")
     assert accepted.endswith(f"; refused: {BOSS} (550 5.1.1 No such user)")

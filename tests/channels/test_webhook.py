@@ -313,6 +313,31 @@ def test_it_keeps_secrets_out_of_repr() -> None:
     assert "token=None" in repr(WebhookSettings(url="http://127.0.0.1:8080/"))
 
 
+def test_its_answer_is_the_proof_of_delivery_with_the_secrets_masked(
+    receiver: HttpReceiver,
+) -> None:
+    receiver.script("/tickets", Reply(201, json={"id": "T-42", "echo": TOKEN}))
+    url = receiver.url("/tickets").replace("http://", "http://user:pass@") + "?key=SECRET"
+
+    response = send(settings_for(receiver, path="/tickets", token=TOKEN, url=url))
+    shown_path = send(settings_for(receiver, path="/tickets", url=url, path_is_secret=False))
+
+    assert response.reply == 'HTTP 201 Created {"id": "T-42", "echo": "***"}'
+    assert response.server == f"http://{HOST}:{receiver.port}/***?***"
+    assert shown_path.server == f"http://{HOST}:{receiver.port}/tickets?***"
+    for shown in (response.reply, response.server, shown_path.server):
+        assert TOKEN not in shown and "SECRET" not in shown and "pass" not in shown
+
+
+def test_a_refusal_names_the_url_it_went_to_without_its_secrets(receiver: HttpReceiver) -> None:
+    receiver.script("/hook", Reply(503))
+
+    with pytest.raises(DeliveryError) as caught:
+        send(settings_for(receiver, url=receiver.url("/hook") + "?token=SECRET"))
+
+    assert caught.value.server == f"http://{HOST}:{receiver.port}/***?***"
+
+
 def test_it_keeps_an_echoed_token_out_of_the_reason(receiver: HttpReceiver) -> None:
     receiver.script("/hook", Reply(401, body=f"invalid token {TOKEN}".encode()))
 

@@ -51,7 +51,9 @@ TICKET_KEYS = {"reference", "kind", "started_at", "ended_at", "ticket_opened_at"
                "pending_messages", "provider_ref", "provider_ref_at"}
 TIMELINE_KEYS = {"at", "kind", "text", "channel", "author", "recorded_at"}
 MESSAGE_KEYS = {"id", "channel", "event", "status", "reference", "event_at", "due_at",
-                "sent_at", "attempts", "last_error"}
+                "sent_at", "attempts", "last_error", "queued_at", "fell_due_at", "server",
+                "reply", "message_id", "external_id", "folded_into", "attempt_log"}
+ATTEMPT_KEYS = {"number", "started_at", "finished_at", "outcome", "server", "reply", "error"}
 
 
 @pytest.fixture(scope="module")
@@ -187,18 +189,48 @@ def test_tickets_json_keeps_its_shape(site: Rig, capsys: pytest.CaptureFixture[s
     assert [event["kind"] for event in detail["timeline"]][:2] == ["started", "ticket_opened"]
     assert all(set(event) == TIMELINE_KEYS for event in detail["timeline"])
     assert all(set(message) == MESSAGE_KEYS for message in detail["messages"])
-    assert {message["status"] for message in detail["messages"]} == {"sent"}
+    # Delivered, or (the outage's first notices, first tried when the ticket's were due too)
+    # folded into a delivered message.
+    status = {message["id"]: message["status"] for message in detail["messages"]}
+    assert set(status.values()) == {"sent", "folded"}
+    assert all(status[message["folded_into"]] == "sent" for message in detail["messages"]
+               if message["status"] == "folded")
+    # Each with its proof: the accepting server, its reply, and every attempt.
+    report = next(m for m in detail["messages"]
+                  if (m["channel"], m["event"]) == ("isp", "ticket_open"))
+    assert report["server"] == f"127.0.0.1:{site.smtp.port}"
+    assert report["reply"].startswith("250 OK queued as Q")
+    assert report["message_id"].startswith("<incident-1-ticket-open-isp.")
+    assert report["queued_at"] == report["fell_due_at"] == "2025-03-01T13:03:00+01:00"
+    (attempt,) = report["attempt_log"]
+    assert set(attempt) == ATTEMPT_KEYS
+    assert attempt | {"finished_at": None} == {
+        "number": 1, "started_at": report["sent_at"], "finished_at": None, "outcome": "sent",
+        "server": report["server"], "reply": report["reply"], "error": None}
+    reminder = next(m for m in detail["messages"] if m["event"] == "ticket_reminder"
+                    and m["channel"] == "helpdesk")
+    assert reminder["fell_due_at"] == "2025-03-01T17:01:00+01:00"  # the GTR step's time
+    assert reminder["server"] == (f"http://{site.receiver.host}:{site.receiver.port}"
+                                  f"/tickets/HD-1/comments")
+    assert reminder["reply"].startswith("HTTP 200 OK {")
 
 
 # --- one ticket ----------------------------------------------------------------------------------
 
 
 def fail_some(wired: Rig) -> None:
-    """The ISP's mailbox refuses the report for good; management's mail is greylisted."""
-    wired.smtp.fail_next("550 5.1.1 Mailbox unavailable")
-    wired.deliver("isp")
+    """Up, then an outage from 60 s: management's mail is greylisted at once; the ticket opens
+    two minutes in and the ISP's mailbox refuses its report for good. (Management's first
+    notice is not tried again: it would be folded into the ticket's notice, see
+    ``test_outbox_shows_a_folded_message_and_what_carries_it``.)"""
+    wired.up(0)
+    wired.down(60)
     wired.smtp.fail_next("451 4.7.1 Greylisted, try again later")
     wired.deliver("management")
+    wired.deliver("lan-hook")
+    wired.tick(180)
+    wired.smtp.fail_next("550 5.1.1 Mailbox unavailable")
+    wired.deliver("isp")
     for channel in ("helpdesk", "lan-hook"):
         wired.deliver(channel)
 
@@ -206,9 +238,6 @@ def fail_some(wired: Rig) -> None:
 def test_ticket_show_prints_the_timeline_and_what_waits_with_its_last_error(
     site: Rig, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    site.up(0)
-    site.down(60)
-    site.tick(180)
     fail_some(site)
     with time_machine.travel(at(300), tick=False):
         code, out, err = run(capsys, site, "ticket", "show", REFERENCE.lower())
@@ -225,21 +254,30 @@ def test_ticket_show_prints_the_timeline_and_what_waits_with_its_last_error(
     assert "550 5.1.1 Mailbox unavailable" in failed and failed.endswith("[isp]")
     assert "  2025-03-01 13:03  sent          ticket_open sent (HTTP 201, ticket HD-1) " \
            "[helpdesk]" in lines
+    # Delivered, with the proof: when, by which server, its reply.
+    delivered = lines[lines.index("Delivered:") + 1:lines.index("Not delivered yet:")]
+    helpdesk = f"http://{site.receiver.host}:{site.receiver.port}/tickets"
+    assert (f"  #4 helpdesk: ticket_open (sent, 1 attempt(s)) — accepted 2025-03-01 13:03:00 "
+            f'by {helpdesk}: HTTP 201 Created {{"id": "HD-1"}}') in delivered
+    assert (f'    attempt 1 2025-03-01 13:03:00 {helpdesk}: sent — HTTP 201 Created '
+            f'{{"id": "HD-1"}}') in delivered
     waiting = lines[lines.index("Not delivered yet:") + 1:]
-    assert [line.split(":")[0].split()[-1] for line in waiting] == [
+    messages = [line for line in waiting if line.startswith("  #")]
+    assert [line.split(":")[0].split()[-1] for line in messages] == [
         "management", "isp", "management"]
-    assert "outage_started (pending, 1 attempt(s), next try 2025-03-01 13:03)" in waiting[0]
-    assert waiting[0].endswith("451 4.7.1 Greylisted, try again later")
-    assert "ticket_open (failed, 1 attempt(s)) — SMTP server" in waiting[1]
-    assert "ticket_opened (pending, 0 attempt(s)" in waiting[2]
+    assert "outage_started (pending, 1 attempt(s), next try 2025-03-01 13:01)" in messages[0]
+    assert messages[0].endswith("451 4.7.1 Greylisted, try again later")
+    assert "ticket_open (failed, 1 attempt(s)) — SMTP server" in messages[1]
+    assert "ticket_opened (pending, 0 attempt(s)" in messages[2]
+    relay = f"127.0.0.1:{site.smtp.port}"
+    assert waiting[1] == (f"    attempt 1 2025-03-01 13:01:04 {relay}: transient — SMTP server "
+                          f"{relay} did not take the message: 451 4.7.1 Greylisted, try again "
+                          "later")
 
 
 def test_outbox_lists_what_waits_and_what_failed_with_the_last_error(
     site: Rig, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    site.up(0)
-    site.down(60)
-    site.tick(180)
     fail_some(site)
     code, out, _ = run(capsys, site, "outbox")
     assert code == 0
@@ -259,6 +297,28 @@ def test_outbox_lists_what_waits_and_what_failed_with_the_last_error(
     site.clock.set(at(300))  # management's retry comes; the refusal stays refused
     site.deliver()
     assert run(capsys, site, "outbox")[1].splitlines() == [lines[1]]
+
+
+def test_outbox_shows_a_folded_message_and_what_carries_it(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fail_some(site)
+    site.clock.set(at(300))  # management can send again: its first notice is stale by now
+    site.deliver()
+    with time_machine.travel(at(400), tick=False):
+        code, out, _ = run(capsys, site, "outbox", "--all")
+    assert code == 0
+    lines = out.splitlines()
+    relay = f"127.0.0.1:{site.smtp.port}"
+    opened = next(line for line in lines if "ticket_opened" in line and "management" in line)
+    assert opened.startswith("#5 management: ticket_opened (sent, 1 attempt(s)) — accepted "
+                             f"2025-03-01 13:05:00 by {relay}: 250 OK queued as Q")
+    assert ", Message-ID <incident-1-ticket-opened-management." in opened
+    # Folded messages are not waiting: `outbox` does not list them; `ticket show` does.
+    assert not any("outage_started" in line and "management" in line for line in lines)
+    show = run(capsys, site, "ticket", "show", REFERENCE)[1].splitlines()
+    folded = show[show.index("Folded into a later message:") + 1]
+    assert folded == ("  #1 management: outage_started (folded, 1 attempt(s)) — folded into #5")
 
 
 def test_ticket_ack_stops_management_alerts_but_the_isp_is_still_reminded(

@@ -170,12 +170,14 @@ def write_config(
     management_port: int | None = None,
     management_timeout: str = "2s",
     rest_helpdesk: bool = True,
+    webhook_events: tuple[str, ...] = WEBHOOK_EVENTS,
 ) -> Config:
     """Write ``watchdog.toml`` (and its secret files) into ``directory``; return it parsed.
 
     ``smtp_port`` replaces the relay's port (a cuttable link in front of the server);
     ``management_port`` gives management a relay of its own on that port; without
-    ``rest_helpdesk`` there is no ``[[tickets.rest]]`` backend.
+    ``rest_helpdesk`` there is no ``[[tickets.rest]]`` backend; ``webhook_events`` are the
+    events the LAN webhook takes.
     """
     assert smtp.ca_file is not None
     password_file = directory / "smtp-password"
@@ -190,7 +192,7 @@ def write_config(
         language=language, smtp_port=smtp_port or smtp.port, smtp_timeout=smtp_timeout,
         isp_mailbox=ISP_MAILBOX, it_mailbox=IT_MAILBOX, managers=_quoted(MANAGERS), http=http,
         management_relay="relay" if management_port is None else "other",
-        webhook_events=_quoted(WEBHOOK_EVENTS), hmac_file=hmac_file, **common,
+        webhook_events=_quoted(webhook_events), hmac_file=hmac_file, **common,
     )
     if rest_helpdesk:
         text += REST_HELPDESK.format(http=http, token_file=token_file)
@@ -324,6 +326,7 @@ class OutboxRow:
     sent_at: datetime | None
     message_id: str | None
     group_key: str | None
+    folded_into: int | None
 
 
 def query(path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -339,10 +342,11 @@ def _time(text: str | None) -> datetime | None:
 def outbox_rows(path: Path, where: str = "1", *args: Any) -> list[OutboxRow]:
     """The outbox rows matching ``where``, in order."""
     found = query(path, "SELECT id, key, channel, event, status, attempts, event_at, due_at, "
-                        "last_attempt_at, last_error, sent_at, message_id, group_key FROM outbox "
-                        f"WHERE {where} ORDER BY id", *args)
+                        "last_attempt_at, last_error, sent_at, message_id, group_key, "
+                        f"folded_into FROM outbox WHERE {where} ORDER BY id", *args)
     return [OutboxRow(row[0], row[1], row[2], row[3], row[4], row[5], from_text(row[6]),
-                      from_text(row[7]), _time(row[8]), row[9], _time(row[10]), row[11], row[12])
+                      from_text(row[7]), _time(row[8]), row[9], _time(row[10]), row[11], row[12],
+                      row[13])
             for row in found]
 
 
@@ -457,7 +461,8 @@ class Rig:
 
 class RigFactory(Protocol):
     def __call__(self, *, language: str = ..., through_link: bool = ...,
-                 management_port: int | None = ..., management_timeout: str = ...) -> Rig: ...
+                 management_port: int | None = ..., management_timeout: str = ...,
+                 rest_helpdesk: bool = ..., webhook_events: tuple[str, ...] = ...) -> Rig: ...
 
 
 def attach(store: Store, config: Config) -> Store:
@@ -507,14 +512,18 @@ def silent_port() -> Iterator[int]:
 @pytest.fixture
 def rig(tmp_path: Path, smtp: SmtpServer, receiver: HttpReceiver) -> Iterator[RigFactory]:
     """Build the rig: ``rig(language="fr")``, ``rig(through_link=True)`` (SMTP behind a
-    ``CuttableLink``), ``rig(management_port=...)`` (management's mail elsewhere)."""
+    ``CuttableLink``), ``rig(management_port=...)`` (management's mail elsewhere),
+    ``rig(rest_helpdesk=False)``, ``rig(webhook_events=(...))``."""
     built: list[Rig] = []
 
     def build(*, language: str = "en", through_link: bool = False,
-              management_port: int | None = None, management_timeout: str = "2s") -> Rig:
+              management_port: int | None = None, management_timeout: str = "2s",
+              rest_helpdesk: bool = True,
+              webhook_events: tuple[str, ...] = WEBHOOK_EVENTS) -> Rig:
         made = build_rig(tmp_path, smtp, receiver, language=language,
                          through_link=through_link, management_port=management_port,
-                         management_timeout=management_timeout)
+                         management_timeout=management_timeout, rest_helpdesk=rest_helpdesk,
+                         webhook_events=webhook_events)
         built.append(made)
         return made
 
@@ -533,13 +542,15 @@ def build_rig(
     management_port: int | None = None,
     management_timeout: str = "2s",
     rest_helpdesk: bool = True,
+    webhook_events: tuple[str, ...] = WEBHOOK_EVENTS,
 ) -> Rig:
     """A rig whose config and database live in ``directory``, resumed at ``T0``."""
     link = CuttableLink((smtp.host, smtp.port)).start() if through_link else None
     config = write_config(directory, smtp, receiver, language=language,
                           smtp_port=link.port if link else None,
                           management_port=management_port,
-                          management_timeout=management_timeout, rest_helpdesk=rest_helpdesk)
+                          management_timeout=management_timeout, rest_helpdesk=rest_helpdesk,
+                          webhook_events=webhook_events)
     store = attach(Store.open(config.storage.database), config)
     store.resume(T0, PING_INTERVAL, link=DEFAULT_LINK)
     clock = FakeClock(T0)

@@ -233,12 +233,14 @@ def test_mail_waits_with_capped_backoff_and_leaves_late_when_the_link_returns(
     wired.link.cut()
     wired.down(60)
     wired.deliver()
+    wired.tick(180)  # the ticket opens
+    wired.deliver()
 
-    # Follow management's first message attempt by attempt, each pass when it is due.
+    # Follow the ISP's ticket report attempt by attempt, each pass when it is due.
     waits: list[float] = []
     dues: list[datetime] = []
     for _ in range(9):
-        (head,) = wired.rows("channel = 'management' AND event = 'outage_started'")
+        (head,) = wired.rows("channel = 'isp' AND event = 'ticket_open'")
         assert head.status == "pending" and head.last_attempt_at is not None
         assert f"127.0.0.1:{wired.link.port} closed the connection" in (head.last_error or "")
         waits.append((head.due_at - head.last_attempt_at).total_seconds())
@@ -255,11 +257,14 @@ def test_mail_waits_with_capped_backoff_and_leaves_late_when_the_link_returns(
         wired.deliver()
     wired.tick(8090)
     wired.deliver()
+    # Management's first notice was stale once the ticket's could leave: folded into it.
     waiting = wired.rows("status = 'pending'")
     assert {(row.channel, row.event) for row in waiting} == {
-        ("management", "outage_started"), ("management", "ticket_opened"),
-        ("isp", "ticket_open")}
-    assert all(row.last_error or row.attempts == 0 for row in waiting)
+        ("management", "ticket_opened"), ("isp", "ticket_open")}
+    (started,) = wired.rows("channel = 'management' AND event = 'outage_started'")
+    (opened,) = wired.rows("channel = 'management' AND event = 'ticket_opened'")
+    assert (started.status, started.folded_into) == ("folded", opened.id)
+    assert all(row.last_error for row in waiting)
     assert [request.json()["event"] for request in wired.requests("/hook")] == [
         "outage_started", "ticket_opened"]
     assert [request.json()["late_s"] for request in wired.requests("/hook")] == [0, 0]
@@ -267,25 +272,26 @@ def test_mail_waits_with_capped_backoff_and_leaves_late_when_the_link_returns(
 
     # The link comes back: the recovery makes every waiting message due at once.
     wired.link.restore()
-    head = wired.rows("channel = 'management'")[0]
+    head = wired.rows("channel = 'management' AND status = 'pending'")[0]
     assert head.due_at > at(8100)  # its next retry would have been later
     wired.up(8096)  # confirmed at 8100
     assert all(row.due_at <= at(8100) for row in wired.rows("status = 'pending'"))
-    assert wired.deliver() == 7  # all in this one pass, recoveries included
+    # All in this one pass: management's stale notices fold into its recovery notice.
+    assert wired.deliver() == 5
     assert wired.rows("status = 'pending'") == []
 
-    started, opened, recovered = (item.message for item in wired.received(MANAGER))
-    assert "Sent 2 h 14 min after the outage began, while the link was down." in body(started)
-    assert "Event time: Sat 1 Mar 2025 13:01:00 (Europe/Paris); sent Sat 1 Mar 2025 15:15:00." \
-        in body(started)
-    assert "Sent 2 h 11 min after the ticket was opened, while the link was down." \
-        in body(opened)
+    (recovered,) = (item.message for item in wired.received(MANAGER))
+    assert event_of(wired, recovered) == "recovered"
+    summary = body(recovered)
+    assert LATE_WORDS not in summary  # the recovery itself is news: sent at once, not late
+    assert re.search(r"^  13:01 +Internet down +tried once, at 13:01:04$", summary, re.M)
+    assert re.search(r"^  13:03 +ticket WD-2025-0001 opened +tried 36 times, 13:03:00 to "
+                     r"15:14:50$", summary, re.M)
     report, closing = wired.mailbox(ISP_MAILBOX)
-    assert "Sent 2 h 11 min after the ticket was opened, while the link was down." \
+    assert "Sent 2 h 12 min after the ticket was opened, while the link was down." \
         in body(report)
-    assert "Event time: Sat 1 Mar 2025 13:03:06 (Europe/Paris)" in body(report)
-    # The recovery itself is news: sent at once, not late.
-    assert LATE_WORDS not in body(recovered) and LATE_WORDS not in body(closing)
+    assert "Event time: Sat 1 Mar 2025 13:03:00 (Europe/Paris)" in body(report)
+    assert LATE_WORDS not in body(closing)
     assert header(closing, "In-Reply-To") == header(report, "Message-ID")
 
 

@@ -587,6 +587,7 @@ def test_the_built_in_json_payload(en: Renderer) -> None:
                  "guarantee (4 h) exceeded by 1 h 14 min",
         "text": "Internet back at 19:16 after 5 h 14 min — repair-time guarantee (4 h) exceeded "
                 "by 1 h 14 min\nSent 2 h 14 min after the event happened.",
+        "folded": [],
     }
 
 
@@ -838,3 +839,93 @@ def test_a_link_in_a_maintenance_window_is_said_so_in_each_language(
     assert "Link now: in a planned maintenance window." in en.email(
         context, on_time(context)).text
     assert "en maintenance programmée" in fr.email(context, on_time(context)).text
+
+
+# -- messages folded into this one --------------------------------------------------------------
+
+
+def folded_reminders() -> list[dict[str, Any]]:
+    """Reminders 1 (at the GTR) and 2 (24 h), tried while nothing could leave, then folded."""
+    gtr, day = START + timedelta(hours=4), START + timedelta(hours=24)
+    return [
+        {"event": "ticket_reminder",
+         "step": {"number": 1, "label": "gtr", "is_gtr": True, "due_at": iso(gtr)},
+         "due_at": iso(gtr), "queued_at": iso(gtr), "attempts": 40,
+         "first_attempt_at": iso(gtr), "last_attempt_at": iso(day - timedelta(minutes=30)),
+         "last_error": "SMTP server 192.0.2.25:25 refused the connection"},
+        {"event": "ticket_reminder",
+         "step": {"number": 2, "label": "24h", "is_gtr": False, "due_at": iso(day)},
+         "due_at": iso(day), "queued_at": iso(day), "attempts": 1,
+         "first_attempt_at": iso(day + timedelta(seconds=4)),
+         "last_attempt_at": iso(day + timedelta(seconds=4)), "last_error": "refused"},
+    ]
+
+
+def third_reminder() -> dict[str, Any]:
+    context = make_context("ticket_reminder")
+    due = START + timedelta(hours=72)
+    context["event_at"] = iso(due)
+    context["incident"]["step"] = {"number": 3, "label": "72h", "is_gtr": False,
+                                   "due_at": iso(due)}
+    context["folded"] = folded_reminders()
+    return context
+
+
+def test_a_reminder_lists_the_reminders_folded_into_it(en: Renderer, fr: Renderer) -> None:
+    context = third_reminder()
+    sent_at = START + timedelta(hours=80)
+
+    english = en.email(context, sent_at).text
+    french = fr.email(context, sent_at).text
+
+    assert ("Reminders due while line FTTH-42 was down, not delivered then (this message "
+            "carries them):\n"
+            "  Thu 26 Nov 18:02  reminder 1 (repair-time guarantee exceeded)  tried 40 times, "
+            "18:02:05 to Fri 27 Nov 13:32:05\n"
+            "  Fri 27 Nov 14:02  reminder 2                                   tried once, at "
+            "14:02:09\n") in english
+    assert "Sent 8 h after this reminder was due, while the link was down." in english
+    assert ("Relances dues pendant la coupure de la ligne FTTH-42, non transmises alors (ce "
+            "message les reprend) :\n"
+            "  jeu. 26 nov. 18:02  relance 1 (garantie de rétablissement dépassée)  essayé 40 "
+            "fois, de 18:02:05 à ven. 27 nov. 13:32:05\n"
+            "  ven. 27 nov. 14:02  relance 2                                        essayé une "
+            "fois, à 14:02:09\n") in french
+    assert "Reminders due" not in en.email(make_context("ticket_reminder"), sent_at).text
+
+
+def test_a_management_notice_sums_up_the_notices_folded_into_it(en: Renderer) -> None:
+    context = make_context("recovered")
+    started = datetime.fromisoformat(context["incident"]["started_at"])
+    context["folded"] = [
+        {"event": "outage_started", "step": None, "due_at": iso(started),
+         "queued_at": iso(started + timedelta(seconds=4)), "attempts": 6,
+         "first_attempt_at": iso(started + timedelta(seconds=4)),
+         "last_attempt_at": iso(started + timedelta(minutes=2)), "last_error": "refused"},
+        {"event": "ticket_opened", "step": None, "due_at": iso(started + timedelta(minutes=2)),
+         "queued_at": iso(started + timedelta(minutes=2)), "attempts": 0,
+         "first_attempt_at": None, "last_attempt_at": None, "last_error": None},
+    ]
+
+    text = en.email(context, on_time(context)).text
+
+    assert ("Earlier messages that could not be delivered when they were due, summed up here:\n"
+            "  14:02  Internet down               tried 6 times, 14:02:09 to 14:04:05\n"
+            "  14:04  ticket WD-2026-0007 opened  not tried (queued behind an earlier message)\n"
+            ) in text
+    assert text.index("summed up here") < text.index("-- \nEvent time:")
+
+
+def test_the_json_payload_lists_the_folded_messages(en: Renderer) -> None:
+    payload = json.loads(en.json_body(third_reminder(), START + timedelta(hours=80)))
+
+    assert payload["folded"] == [
+        {"event": "ticket_reminder", "step": 1, "due_at": "2026-11-26T18:02:05+01:00",
+         "queued_at": "2026-11-26T18:02:05+01:00", "attempts": 40,
+         "first_attempt_at": "2026-11-26T18:02:05+01:00",
+         "last_attempt_at": "2026-11-27T13:32:05+01:00"},
+        {"event": "ticket_reminder", "step": 2, "due_at": "2026-11-27T14:02:05+01:00",
+         "queued_at": "2026-11-27T14:02:05+01:00", "attempts": 1,
+         "first_attempt_at": "2026-11-27T14:02:09+01:00",
+         "last_attempt_at": "2026-11-27T14:02:09+01:00"},
+    ]

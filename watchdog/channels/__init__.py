@@ -8,11 +8,13 @@ Providers, one module each, registered once in ``registry``, behind the contract
 - ``mail``: what the two email providers share (the ``[[smtp]]`` relay, threading).
 
 Transports: how one already-rendered message reaches a server. Each either returns what the
-receiver answered, for the ticket's timeline, or raises ``DeliveryError``: ``permanent`` says
-whether retrying can help, ``str(error)`` is one sentence for the outbox's last_error,
-``retry_after`` is the receiver's requested wait when it gave one.
+receiver answered and where (the proof of delivery: the server, its reply), or raises
+``DeliveryError``: ``permanent`` says whether retrying can help, ``str(error)`` is one sentence
+for the outbox's last_error, ``retry_after`` is the receiver's requested wait when it gave one,
+``server`` where the attempt went.
 
-- ``smtp``: ``build_email``, ``make_message_id``, ``send_email(SmtpSettings, message)``.
+- ``smtp``: ``build_email``, ``make_message_id``, ``send_email(SmtpSettings, message)`` →
+  ``SmtpReceipt``.
 - ``webhook``: ``post_json(WebhookSettings, body, idempotency_key=, now=)``, ``extract``.
 
 The transports' names below are loaded on first use: the registry is read with the config by

@@ -31,13 +31,17 @@ class DeliveryError(Exception):
     the message (a refused address, a wrong password, an untrusted certificate); False when a
     later attempt may succeed (the link or the server is down, the server said "try later").
     ``retry_after``: seconds the receiver asked us to wait before the next attempt, if it said.
+    ``server``: where the attempt went (``relay.lan:587``, a URL without its secrets), for the
+    attempt's record; the transports set it, None when no server was involved.
     """
 
-    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None) -> None:
+    def __init__(self, reason: str, *, permanent: bool, retry_after: float | None = None,
+                 server: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.permanent = permanent
         self.retry_after = retry_after
+        self.server = server
 
     def __str__(self) -> str:
         return self.reason

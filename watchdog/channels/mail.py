@@ -95,4 +95,6 @@ class EmailSender:
             text_body=rendered.text, message_id=message_id, in_reply_to=in_reply_to,
             references=references, date=sent_at,
         )
-        return Sent(send_email(self.settings, message), message_id=message_id)
+        receipt = send_email(self.settings, message)
+        return Sent(receipt.reply, message_id=message_id, server=receipt.server,
+                    reply=receipt.reply)

@@ -67,11 +67,19 @@ class Outgoing(NamedTuple):
 
 
 class Sent(NamedTuple):
-    """What the receiving end said (for the timeline), and a REST ticket's id if any."""
+    """What the receiving end said (for the timeline), and a REST ticket's id if any.
+
+    The proof of delivery: ``server`` is where the message went (``relay.lan:587
+    [192.0.2.25]``, or a URL without its secrets), ``reply`` the server's own answer (SMTP's
+    reply to the data, ``HTTP 201 Created`` and the start of the body); without a ``reply``,
+    ``response`` stands for it. ``message_id`` is an email's Message-ID.
+    """
 
     response: str
     external_id: str | None = None
     message_id: str | None = None
+    server: str | None = None
+    reply: str | None = None
 
 
 class Sender(Protocol):

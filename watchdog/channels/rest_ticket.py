@@ -67,6 +67,9 @@ class RestTicketSender:
             url=backend.url, method=backend.method, headers=dict(backend.headers),
             token=backend.token.reveal() if backend.token else None,
             timeout=backend.timeout.total_seconds(),
+            # An API's path names the endpoint, not a credential (that is the token): the
+            # record of each call shows it.
+            path_is_secret=False,
         )
         self.renderer = renderer
 
@@ -78,7 +81,7 @@ class RestTicketSender:
         if outgoing.event == TEST:
             # Asked for by name (notify-test --channel): the opening call, nothing expected.
             response = post_json(self.settings, body, idempotency_key=outgoing.key, now=sent_at)
-            return Sent(f"HTTP {response.status}")
+            return Sent(f"HTTP {response.status}", server=response.server, reply=response.reply)
         if outgoing.event == TICKET_OPEN:
             response = post_json(self.settings, body, idempotency_key=outgoing.key, now=sent_at)
             try:
@@ -87,9 +90,10 @@ class RestTicketSender:
                 raise DeliveryError(
                     f"the helpdesk answered HTTP {response.status} without a ticket id at "
                     f"{self.backend.id_path!r}; fix tickets.rest.id_path for {self.name}",
-                    permanent=True,
+                    permanent=True, server=response.server,
                 ) from None
-            return Sent(f"HTTP {response.status}, ticket {external}", external_id=str(external))
+            return Sent(f"HTTP {response.status}, ticket {external}", external_id=str(external),
+                        server=response.server, reply=response.reply)
         template = self.backend.close_url if outgoing.event == TICKET_CLOSE else (
             self.backend.update_url)
         if not template:
@@ -100,7 +104,7 @@ class RestTicketSender:
         url = template.replace("{external_id}", outgoing.ticket_external_id)
         response = post_json(self.settings, body, idempotency_key=outgoing.key, now=sent_at,
                              url=url)
-        return Sent(f"HTTP {response.status}")
+        return Sent(f"HTTP {response.status}", server=response.server, reply=response.reply)
 
 
 class RestTicket(TicketBackend[RestTicketConfig]):

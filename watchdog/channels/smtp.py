@@ -2,9 +2,10 @@
 
 ``build_email`` makes the message (threading headers, UTF-8, a stable Message-ID) and
 ``send_email`` delivers it: connect, EHLO, STARTTLS or implicit TLS with a verifying TLS
-context, login, send, QUIT. It returns the server's acceptance ("250 OK queued as 4F2A"), for
-the ticket's timeline, or raises ``DeliveryError`` whose ``permanent`` flag tells the outbox
-whether a retry can help.
+context, login, send, QUIT. It returns the proof (``SmtpReceipt``): the server's acceptance
+("250 OK queued as 4F2A") and the relay that gave it, for the ticket's timeline, or raises
+``DeliveryError`` whose ``permanent`` flag tells the outbox whether a retry can help (and
+whose ``server`` names the relay).
 
 Timeouts: ``SmtpSettings.timeout`` bounds every socket operation (connecting, the TLS
 handshake, each reply awaited), which is how smtplib applies it. Resolving the host name is
@@ -31,7 +32,7 @@ from datetime import datetime
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import Policy
-from typing import TYPE_CHECKING, ClassVar, Final, Literal, get_args
+from typing import TYPE_CHECKING, ClassVar, Final, Literal, NamedTuple, get_args
 
 from watchdog.channels.errors import (
     DeliveryError,
@@ -143,6 +144,16 @@ class SmtpSettings:
         return f"{host}:{self.port}"
 
 
+class SmtpReceipt(NamedTuple):
+    """A delivered message's proof: the server's ``reply`` to the data ("250 2.0.0 Ok: queued
+    as 4F2A", with "; refused: ..." for recipients it turned away) and the ``server`` that
+    gave it: ``host:port``, followed by the address connected to when the host is a name
+    (``mail.office.lan:587 [192.0.2.25]``)."""
+
+    reply: str
+    server: str
+
+
 class _Client(smtplib.SMTP):
     """smtplib's client that keeps the server's final answer to the message data.
 
@@ -162,20 +173,32 @@ class _TlsClient(_Client, smtplib.SMTP_SSL):
     """The same, over implicit TLS."""
 
 
-def send_email(settings: SmtpSettings, message: EmailMessage) -> str:
+def send_email(settings: SmtpSettings, message: EmailMessage) -> SmtpReceipt:
     """Deliver ``message`` through the server in ``settings``; return the server's acceptance.
 
     The envelope sender is ``settings.sender``; the recipients are the message's To, Cc and
     Bcc addresses (Bcc is not transmitted). Returns the reply to the data, e.g.
-    "250 OK queued as 4F2A"; when the server refused some recipients but accepted others, the
-    message counts as sent and the text ends with "; refused: addr (550 ...)".
+    "250 OK queued as 4F2A", and the relay that gave it (``SmtpReceipt``); when the server
+    refused some recipients but accepted others, the message counts as sent and the reply
+    ends with "; refused: addr (550 ...)".
 
     Raises ``DeliveryError``: transient for what a later attempt may get through (connection
     refused or reset, timeouts, name resolution, network unreachable, the server hanging up,
     any 4xx reply such as 421 or 451); permanent for what needs a person (5xx replies such as
     550/553/554, a rejected login, an untrusted certificate, STARTTLS not offered, a login
-    asked for without encryption). The reason never contains the password.
+    asked for without encryption). Its ``server`` is ``host:port``. The reason never
+    contains the password.
     """
+    try:
+        return _hand_over(settings, message)
+    except DeliveryError as error:
+        if error.server is None:
+            error.server = settings.where
+        raise
+
+
+def _hand_over(settings: SmtpSettings, message: EmailMessage) -> SmtpReceipt:
+    """``send_email`` itself: one session with the relay."""
     if settings.username is not None and settings.security == "none":
         raise DeliveryError(
             f"refusing to send the password of {settings.username} to {settings.where} "
@@ -200,7 +223,7 @@ def send_email(settings: SmtpSettings, message: EmailMessage) -> str:
         step = SENDING
         refused = client.send_message(_with_policy(message), from_addr=settings.sender)
         sent = True
-        return _accepted(client.data_reply, refused)
+        return SmtpReceipt(_accepted(client.data_reply, refused), _server(settings, client))
     except UnicodeEncodeError:
         # Python 3.11's smtplib encodes commands and credentials as ASCII. Not chained: the
         # encoding error carries the whole string it failed on, the password included.
@@ -269,6 +292,18 @@ def _with_policy(message: EmailMessage) -> EmailMessage:
     outgoing = copy.copy(message)
     outgoing.policy = EMAIL_POLICY
     return outgoing
+
+
+def _server(settings: SmtpSettings, client: _Client) -> str:
+    """``host:port`` of the relay, and the address it was reached at when the host is a name
+    (which a resolver, a hosts file or a failover could send elsewhere)."""
+    try:
+        address = str(client.sock.getpeername()[0]) if client.sock is not None else None
+    except OSError:
+        address = None
+    if address is None or address == settings.host.strip("[]"):
+        return settings.where
+    return f"{settings.where} [{address}]"
 
 
 def _accepted(reply: tuple[int, bytes] | None, refused: Mapping[str, tuple[int, bytes]]) -> str:

@@ -33,6 +33,7 @@ Timeouts: ``WebhookSettings.timeout`` bounds connecting and each read from the s
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import hashlib
 import hmac
@@ -98,7 +99,10 @@ class WebhookSettings:
     unless a header places it. ``hmac_secret``: signs each request (see the module's doc).
     ``ca_file``: a PEM file of the CA to trust instead of the system's. ``timeout``: seconds
     to connect and per read. ``repr`` masks the token, the secret, header values and the
-    URL's path and query (a Slack or ntfy URL is itself a credential).
+    URL's path and query (a Slack or ntfy URL is itself a credential). ``path_is_secret``:
+    whether the record of an attempt (``WebhookResponse.server``) hides the URL's path too
+    (a webhook's) or shows it (a REST API's, whose credential is the token); the userinfo
+    and the query are never shown.
     """
 
     url: str
@@ -109,6 +113,7 @@ class WebhookSettings:
     signature_header: str = SIGNATURE_HEADER
     timeout: float = DEFAULT_TIMEOUT
     ca_file: str | None = None
+    path_is_secret: bool = True
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
@@ -135,13 +140,18 @@ class WebhookResponse:
     ``body_text``: at most ``BODY_LIMIT`` bytes, decoded by the declared charset (UTF-8 by
     default, undecodable bytes replaced). ``json``: the parsed body, or None when it is empty,
     not JSON, or longer than the limit. ``headers``: the response headers, names lowercased
-    (a REST API may give the new ticket's address in ``location``).
+    (a REST API may give the new ticket's address in ``location``). The proof of delivery:
+    ``server``, the URL as an attempt's record shows it (``shown_url``), and ``reply``, the
+    status line and the start of the body on one line, secrets masked
+    ("HTTP 201 Created {"id": "HD-1"}").
     """
 
     status: int
     body_text: str
     json: Any | None
     headers: Mapping[str, str] = field(default_factory=dict)
+    server: str = ""
+    reply: str = ""
 
 
 class MissingPath(KeyError):
@@ -175,11 +185,23 @@ def post_json(
     connection errors, timeouts, 408, 425, 429 and 5xx (``retry_after`` set from a
     Retry-After header), permanent for other 4xx, for 3xx (redirects are not followed), an
     untrusted certificate or an invalid configuration. Reasons name the server by scheme,
-    host and port only, never the URL's path, and never contain the token or the secret.
+    host and port only, never the URL's path, and never contain the token or the secret;
+    the error's ``server`` is the URL as ``shown_url`` shows it.
     """
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware")
     target = url if url is not None else settings.url
+    try:
+        return _post(settings, body, idempotency_key, now, target)
+    except DeliveryError as error:
+        if error.server is None:
+            error.server = shown_url(target, path_is_secret=settings.path_is_secret)
+        raise
+
+
+def _post(settings: WebhookSettings, body: bytes | dict[str, Any] | list[Any],
+          idempotency_key: str, now: datetime, target: str) -> WebhookResponse:
+    """``post_json`` itself, to ``target``."""
     try:
         _check_url(target)
     except ValueError as error:  # settings.url was checked; this is the url given here
@@ -213,8 +235,10 @@ def post_json(
     except OSError as error:  # requests wraps network errors; this is a local failure
         raise DeliveryError(f"cannot send to {where} ({error.strerror or type(error).__name__})",
                             permanent=False) from None
-    return _outcome(response, raw, complete, where=where, now=now,
-                    secrets=(settings.token, settings.hmac_secret))
+    outcome = _outcome(response, raw, complete, where=where, now=now,
+                       secrets=(settings.token, settings.hmac_secret))
+    return dataclasses.replace(
+        outcome, server=shown_url(target, path_is_secret=settings.path_is_secret))
 
 
 def _outcome(response: requests.Response, raw: bytes, complete: bool, *, where: str,
@@ -222,11 +246,13 @@ def _outcome(response: requests.Response, raw: bytes, complete: bool, *, where: 
     """The answer for a 2xx status, else the DeliveryError its status calls for."""
     text = _decode(raw, response.encoding)
     status = response.status_code
+    said = f"HTTP {status} {response.reason or ''}".rstrip()
     if 200 <= status < 300:
         parsed = _parse_json(raw) if complete else None
         names = {name.lower(): value for name, value in response.headers.items()}
-        return WebhookResponse(status=status, body_text=text, json=parsed, headers=names)
-    said = f"HTTP {status} {response.reason or ''}".rstrip()
+        reply = f"{said} {quote(text, secrets)}".rstrip()
+        return WebhookResponse(status=status, body_text=text, json=parsed, headers=names,
+                               reply=reply)
     excerpt = f" ({quote(text, secrets)})" if text.strip() else ""
     if 300 <= status < 400:
         location = response.headers.get("Location") or ""
@@ -312,6 +338,16 @@ def _origin(url: str) -> str:
     except ValueError:  # a port that is not a number
         port = ""
     return f"{parts.scheme}://{host}{port}" if parts.scheme else host
+
+
+def shown_url(url: str, *, path_is_secret: bool = True) -> str:
+    """``url`` as a record of where a message went: without its userinfo, its query ("?***")
+    or its fragment, and, when ``path_is_secret``, without its path ("/***")."""
+    parts = urlsplit(url)
+    path = parts.path
+    if path_is_secret and path not in ("", "/"):
+        path = f"/{MASK}"
+    return f"{_origin(url)}{path}" + (f"?{MASK}" if parts.query else "")
 
 
 def _masked_url(url: str) -> str:

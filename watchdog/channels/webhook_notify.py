@@ -70,7 +70,7 @@ class WebhookNotifySender:
 
         body = self.renderer.json_body(outgoing.context, sent_at, self.template)
         response = post_json(self.settings, body, idempotency_key=outgoing.key, now=sent_at)
-        return Sent(f"HTTP {response.status}")
+        return Sent(f"HTTP {response.status}", server=response.server, reply=response.reply)
 
 
 class WebhookNotify(NotifyChannel[WebhookNotifyConfig]):

@@ -51,8 +51,7 @@ def command(args: argparse.Namespace) -> int:
                     session, key=f"test:{batch}:{name}", channel=name, event="test",
                     event_at=now, now=now, context=base(config, "test", name, now))
                 assert row is not None and row.id is not None
-                row.status, row.attempts, row.last_attempt_at = "sending", 1, now
-                session.add(row)
+                outbox_rows.begin_attempt(session, row, now)
                 message_id = row.id
             ok, result = deliverer.send_now(name, message_id)
             failures += 0 if ok else 1

@@ -1,4 +1,6 @@
-"""``watchdog outbox [--all] [--json]``: messages not delivered yet, with their last error.
+"""``watchdog outbox [--all] [--json]``: messages not delivered yet, with their last error;
+with ``--all`` also those delivered in the last day, with their proof (when, by which
+server, its reply, the Message-ID). ``--json`` adds every attempt.
 
 Reads with the stdlib reader only.
 """

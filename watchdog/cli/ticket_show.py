@@ -1,4 +1,5 @@
-"""``watchdog ticket show REF [--json]``: one ticket, its timeline and what is not delivered.
+"""``watchdog ticket show REF [--json]``: one ticket, its timeline, and its messages with
+their proof of delivery: delivered, folded into a later one, and not delivered.
 
 Reads with the stdlib reader only.
 """
@@ -9,6 +10,7 @@ import argparse
 
 from watchdog.cli.common import config_from, print_json
 from watchdog.cli.ticket_views import (
+    attempt_lines,
     message_json,
     message_line,
     ticket_json,
@@ -35,10 +37,19 @@ def command(args: argparse.Namespace) -> int:
     print()
     for event in detail.timeline:
         print(timeline_line(event, zone))
-    waiting = [m for m in detail.messages if m.status in UNDELIVERED_STATUSES]
-    if waiting:
-        print()
-        print("Not delivered yet:")
-        for message in waiting:
-            print("  " + message_line(message, zone))
+    sections = (
+        ("Delivered:", [m for m in detail.messages if m.delivered]),
+        ("Folded into a later message:", [m for m in detail.messages
+                                          if m.status in ("folded", "superseded")]),
+        ("Not delivered yet:", [m for m in detail.messages
+                                if m.status in UNDELIVERED_STATUSES]),
+    )
+    for title, messages in sections:
+        if messages:
+            print()
+            print(title)
+            for message in messages:
+                print("  " + message_line(message, zone))
+                for line in attempt_lines(message, zone):
+                    print("  " + line)
     return 0

@@ -130,9 +130,30 @@ class GapPart(TypedDict):
     duration_s: float
 
 
+class FoldedPart(TypedDict):
+    """A message folded into this one: its news was stale when it could finally leave (see
+    ``delivery.folding``). Added when the message is claimed, not stored with it.
+
+    ``due_at``: when its news fell due (a reminder's escalation step, else its event);
+    ``queued_at``: when it was written to the outbox; ``attempts``: how often it was tried,
+    the first and last time; ``last_error``: why the last attempt failed.
+    """
+
+    event: MessageEvent
+    step: StepPart | None
+    due_at: str | None
+    queued_at: str | None
+    attempts: int
+    first_attempt_at: str | None
+    last_attempt_at: str | None
+    last_error: str | None
+
+
 class MessageContext(TypedDict):
     """Everything one message says. ``sent_to`` names the ticket backends an incident's
-    ticket messages go to (management's notices say where the report went)."""
+    ticket messages go to (management's notices say where the report went). ``folded``
+    lists the older messages whose news this one carries, oldest due first (filled in when
+    the message is claimed; empty when none)."""
 
     event: MessageEvent
     audience: Audience
@@ -145,6 +166,17 @@ class MessageContext(TypedDict):
     link: LinkPart | None
     gap: GapPart | None
     sent_to: NotRequired[list[str] | None]
+    folded: NotRequired[list[FoldedPart]]
+
+
+def due_at_of(context: Mapping[str, Any]) -> str | None:
+    """When a stored message's news fell due: its escalation step's time (a reminder's, an
+    escalation alert's), else its event's time. ISO text, or None."""
+    incident = context.get("incident")
+    step = incident.get("step") if isinstance(incident, Mapping) else None
+    due = step.get("due_at") if isinstance(step, Mapping) else None
+    event_at = context.get("event_at")
+    return str(due) if due else (str(event_at) if event_at else None)
 
 
 # Parts declared nullable that ``complete`` still makes when null: see the module's doc.

@@ -45,10 +45,16 @@ LATE_AFTER: Final = timedelta(seconds=60)
 #: The suffix of a message template: ``ticket_open.txt.j2``.
 TEMPLATE_SUFFIX: Final = ".txt.j2"
 
-#: The keys of the built-in JSON payload, in order (a stable contract for receivers).
+#: The keys of the built-in JSON payload, in order (a stable contract for receivers; new keys
+#: come last). ``folded``: the older messages whose news this one carries (``FOLDED_KEYS``).
 JSON_KEYS: Final = (
     "event", "audience", "reference", "kind", "state", "started_at", "ended_at", "duration_s",
     "event_at", "sent_at", "late_s", "gtr_breached", "cuts", "site", "line_id", "title", "text",
+    "folded",
+)
+#: The keys of each item of the payload's ``folded`` list.
+FOLDED_KEYS: Final = (
+    "event", "step", "due_at", "queued_at", "attempts", "first_attempt_at", "last_attempt_at",
 )
 
 _DAYS: Final = {
@@ -312,12 +318,14 @@ class Renderer:
         @pass_context
         def local(
             context: Context, value: Any, style: str = "long", seconds: bool = False,
-            prose: bool = False,
+            prose: bool = False, than: Any = None,
         ) -> str:
+            # "near" the message's event and sending, or the moment given as ``than`` (the
+            # end of a span shown next to its start).
             near: list[datetime] = []
             if style == "near":
-                for name in ("event_at", "sent_at"):
-                    moment = _moment(context.get(name))
+                for moment in ([_moment(than)] if than is not None else
+                               [_moment(context.get(name)) for name in ("event_at", "sent_at")]):
                     if moment is not None:
                         near.append(moment)
             return self.local(value, style, seconds, prose, near)
@@ -393,6 +401,15 @@ class Renderer:
             "line_id": variables["isp"]["line_id"],
             "title": parts.title,
             "text": _join_lines(parts.summary, parts.late_line),
+            "folded": [
+                {"event": item["event"],
+                 "step": (item["step"] or {}).get("number"),
+                 "due_at": iso(item["due_at"]), "queued_at": iso(item["queued_at"]),
+                 "attempts": item["attempts"],
+                 "first_attempt_at": iso(item["first_attempt_at"]),
+                 "last_attempt_at": iso(item["last_attempt_at"])}
+                for item in variables["folded"]
+            ],
         }
         return {key: values[key] for key in JSON_KEYS}
 

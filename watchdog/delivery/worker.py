@@ -4,6 +4,10 @@ Each channel is delivered on its own (the daemon runs one job per channel), so a
 that hangs on the unreachable internet never holds back the LAN webhook. Claiming, sending
 and recording are three steps: a crash between sending and recording leaves the message
 ``sending``, and the next start sends it again with the same Message-ID or Idempotency-Key.
+
+A claimed message goes out with the messages folded into it listed in its context
+(``folded``), read afresh at each attempt; every attempt's outcome is recorded with the
+server that took it or refused it and what it said (the proof of delivery).
 """
 
 from __future__ import annotations
@@ -90,9 +94,11 @@ class Deliverer:
                         col(OutboxMessage.key)
                         == f"incident:{row.incident_id}:{TICKET_OPEN}:{channel}")
                 ).first()
+            context = json.loads(row.context)
+            context["folded"] = outbox.folded_summary(session, row.id)
             return row.id, Outgoing(
                 key=row.key, channel=row.channel, event=row.event, incident_id=row.incident_id,
-                context=json.loads(row.context), ticket_external_id=external,
+                context=context, ticket_external_id=external,
             )
 
     def _send(self, channel: Channel, message_id: int, outgoing: Outgoing) -> bool:
@@ -112,13 +118,15 @@ class Deliverer:
             # fails with its error stored; transient: retried with backoff.
             with self.store.write() as session:
                 outbox.mark_failed(session, message_id, self.now(), str(failure),
-                                   permanent=failure.permanent, retry_after=failure.retry_after)
+                                   permanent=failure.permanent, retry_after=failure.retry_after,
+                                   server=failure.server)
             log.warning("delivery_failed", channel=outgoing.channel, message_event=outgoing.event,
                         permanent=failure.permanent, error=str(failure))
             return False
         with self.store.write() as session:
             outbox.mark_sent(session, message_id, self.now(), result.response,
-                             result.external_id, result.message_id)
+                             result.external_id, result.message_id, server=result.server,
+                             reply=result.reply)
         log.info("delivered", channel=outgoing.channel, message_event=outgoing.event,
                  late_s=round((sent_at - _event_at(outgoing)).total_seconds(), 1))
         return True

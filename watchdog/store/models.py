@@ -29,6 +29,7 @@ from sqlalchemy import CheckConstraint, Index, PrimaryKeyConstraint, UniqueConst
 from sqlmodel import Field, SQLModel
 
 from watchdog.vocabulary import (
+    ATTEMPT_OUTCOMES,
     INCIDENT_EVENT_KINDS,
     LINK_STATES,
     OUTAGE_KINDS,
@@ -357,8 +358,10 @@ class OutboxMessage(SQLModel, table=True):
     ``key`` is the idempotency key (unique: an event enqueues its message once, whatever
     happens). ``context`` is the JSON the templates render at send time. A message is
     ``pending`` until a sender claims it (``sending``), then ``sent`` (never again), ``failed``
-    (permanently: ``last_error`` says why), or ``superseded`` by a newer message of its
-    ``group_key`` (a flapping incident's notices are grouped).
+    (permanently: ``last_error`` says why), ``superseded`` by a newer message of its
+    ``group_key`` (a flapping incident's notices are grouped), or ``folded`` into a newer
+    message of its incident that lists it. ``folded_into`` is the id of the message that
+    superseded it or that it was folded into. Every attempt is a ``DeliveryAttempt`` row.
     """
 
     __tablename__ = "outbox"
@@ -366,6 +369,9 @@ class OutboxMessage(SQLModel, table=True):
         _one_of("status", OUTBOX_STATUSES),
         UniqueConstraint("key", name="uq_outbox_key"),
         Index("ix_outbox_channel_status_due", "channel", "status", "due_at"),
+        # What was folded into a message, read when it is claimed: few rows, a partial index.
+        Index("ix_outbox_folded_into", "folded_into",
+              sqlite_where=text("folded_into IS NOT NULL")),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -386,3 +392,32 @@ class OutboxMessage(SQLModel, table=True):
     response: str | None = None
     external_id: str | None = None
     group_key: str | None = None
+    folded_into: int | None = None
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """One attempt to deliver an outbox message: the proof of delivery, or of trying.
+
+    ``number`` counts the message's attempts from 1. ``finished_at`` and ``outcome`` are NULL
+    while it is in flight. ``server`` is where it went (``relay:587 [192.0.2.25]``, a URL
+    without its secrets); ``reply`` is what the server answered (SMTP's reply to the data,
+    ``250 2.0.0 Ok: queued as 4F2A``; ``HTTP 201 Created`` and the start of the body);
+    ``error`` why it failed. Never a password, a token or a signing key.
+    """
+
+    __tablename__ = "delivery_attempt"
+    __table_args__ = (
+        _one_of("outcome", ATTEMPT_OUTCOMES),
+        UniqueConstraint("outbox_id", "number", name="uq_delivery_attempt_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Looked up through the unique (outbox_id, number) index.
+    outbox_id: int
+    number: int
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: str | None = None
+    server: str | None = None
+    reply: str | None = None
+    error: str | None = None

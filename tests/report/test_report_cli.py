@@ -101,9 +101,12 @@ def test_the_same_figures_in_every_format_and_the_digest_can_be_recomputed(
     for fmt in ("html", "text"):
         assert data["digest"]["value"] in outputs[fmt]
     rows = outputs["csv"].splitlines()
-    assert rows[0].startswith("id,kind,started_at,ended_at,duration_s")
-    assert rows[1].startswith("1,isp,2026-11-03T11:00:00.000+01:00,2026-11-03T17:00:00.000+01:00,"
-                              "21600.0")
+    assert rows[0].startswith("id,kind,started_at,start_after,start_by,ended_at,end_after,"
+                              "end_by,duration_s")
+    assert rows[1].startswith("1,isp,2026-11-03T11:00:00.000+01:00,2026-11-03T10:59:58.400+01:00,"
+                              "2026-11-03T11:00:00.006+01:00,2026-11-03T17:00:00.000+01:00,")
+    assert ",21600.0,21600.0,0.0,WD-2026-0001,4411-XYZ,2026-11-03T15:00:00.000+01:00,True,0,1," \
+        in rows[1]
     assert len(rows) == 3
     assert "98.460 %" in outputs["html"] and "98.460 %" in outputs["text"]
 

@@ -32,7 +32,12 @@ from watchdog.report.words import bracket_json
 from watchdog.store.evidence_reader import read_incident_outages
 from watchdog.store.reader import Heartbeat, read_heartbeat
 from watchdog.store.report_reader import PeriodReport, read_hours, read_period, read_spans
-from watchdog.store.ticket_reader import TicketDetail, read_ticket
+from watchdog.store.ticket_reader import (
+    IncidentMessages,
+    MessageRow,
+    TicketDetail,
+    read_ticket,
+)
 from watchdog.vocabulary import DEFAULT_LINK, LINK_STATES, Language
 
 # Bumped when a key changes meaning or goes away (new keys do not bump it).
@@ -68,6 +73,7 @@ def build(config: Config, period: Period, now: datetime, *,
             and detail.ticket.kind != "lan" and _repaired_in(detail, period, now)
             and (verdict := verdicts[reference]) is not None]
     owed_for = compensation(terms, incidents=owed, availability=judged)
+    ticket_parts = [_ticket(detail, zone, verdicts) for detail in tickets]
     report: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "language": config.site.language,
@@ -89,10 +95,13 @@ def build(config: Config, period: Period, now: datetime, *,
         "days": _days(recorded, hours, period, zone),
         "outages": [_outage(outage, now, zone, verdicts) for outage in recorded.outages],
         "blips": recorded.blips,
-        "tickets": [_ticket(detail, zone, verdicts) for detail in tickets],
+        "tickets": ticket_parts,
         "compensation": _compensation(owed_for, language),
         "clock": _clock(read_heartbeat(path, now, link=link), period, zone),
     }
+    reminders = {part["reference"]: part["reminders"] for part in ticket_parts}
+    for outage in report["outages"]:
+        outage["reminders"] = reminders.get(outage["ticket"])
     report["digest"] = {"algorithm": "sha256", "value": digest(report)}
     return report
 
@@ -281,6 +290,7 @@ def _outage(outage: Any, now: datetime, zone: tzinfo,
 def _ticket(detail: TicketDetail, zone: tzinfo,
             verdicts: dict[str | None, gtr_rules.GtrVerdict | None]) -> dict[str, Any]:
     ticket = detail.ticket
+    sent = IncidentMessages(ticket.id, ticket.reference, detail.messages)
     return {
         "gtr": _gtr(verdicts.get(ticket.reference), zone),
         "reference": ticket.reference,
@@ -296,12 +306,47 @@ def _ticket(detail: TicketDetail, zone: tzinfo,
              "channel": event.channel}
             for event in detail.timeline
         ],
-        "messages": [
-            {"id": message.id, "channel": message.channel, "event": message.event,
-             "status": message.status, "raised_at": _iso(message.event_at, zone),
-             "queued_at": _iso(message.created_at, zone), "sent_at": _iso(message.sent_at, zone),
-             "attempts": message.attempts, "reply": message.response,
-             "last_error": message.last_error}
-            for message in detail.messages
-        ],
+        "reminders": _reminders(sent, zone),
+        "messages": [_message(message, sent, zone) for message in detail.messages],
+    }
+
+
+def _reminders(sent: IncidentMessages, zone: tzinfo) -> dict[str, Any]:
+    """The reminders to the ticket's backends: when each fell due, and how many reached the
+    provider (delivered, or folded into a message that was) or did not."""
+    reminders = [m for m in sent.messages if m.event == "ticket_reminder"]
+    reached = [m for m in reminders if sent.reached(m)]
+    return {
+        "delivered": len(reached),
+        "undelivered": len(reminders) - len(reached),
+        "due_at": [_iso(m.fell_due_at, zone) for m in reminders],
+    }
+
+
+def _message(message: MessageRow, sent: IncidentMessages, zone: tzinfo) -> dict[str, Any]:
+    """One message and its proof: when its news fell due and was queued, every attempt
+    counted (the first and the last shown), and who accepted it, when, with which id and
+    reply; a folded message names the one that carried it."""
+    log = message.attempt_log
+    carrier = sent.carrier(message)
+    return {
+        "id": message.id,
+        "channel": message.channel,
+        "audience": message.audience,
+        "event": message.event,
+        "step": message.step_label,
+        "status": message.status,
+        "fell_due_at": _iso(message.fell_due_at, zone),
+        "queued_at": _iso(message.created_at, zone),
+        "attempts": message.attempts,
+        "first_attempt_at": _iso(log[0].started_at, zone) if log else None,
+        "last_attempt_at": _iso(log[-1].started_at, zone) if log else None,
+        "accepted_at": _iso(message.sent_at, zone),
+        "server": message.server,
+        "message_id": message.message_id,
+        "external_id": message.external_id,
+        "reply": message.reply,
+        "last_error": message.last_error,
+        "folded_into": None if carrier is None else carrier.id,
+        "reached": sent.reached(message),
     }

@@ -22,8 +22,9 @@ COLOURS: Final = {
 }
 
 CSV_COLUMNS: Final = (
-    "id", "kind", "started_at", "ended_at", "duration_s", "seconds_in_period",
-    "unobserved_s", "ticket", "provider_ref", "gtr_breached", "reminders_sent", "cause",
+    "id", "kind", "started_at", "start_after", "start_by", "ended_at", "end_after", "end_by",
+    "duration_s", "seconds_in_period", "unobserved_s", "ticket", "provider_ref", "gtr_due_at",
+    "gtr_breached", "reminders_delivered", "reminders_undelivered", "cause",
 )
 
 
@@ -37,7 +38,13 @@ def as_csv(report: dict[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for outage in report["outages"]:
-        writer.writerow(["" if outage.get(column) is None else outage[column]
+        start, end = outage["start_bracket"] or {}, outage["end_bracket"] or {}
+        reminders = outage["reminders"] or {}
+        row = {**outage, "start_after": start.get("after"), "start_by": start.get("by"),
+               "end_after": end.get("after"), "end_by": end.get("by"),
+               "reminders_delivered": reminders.get("delivered"),
+               "reminders_undelivered": reminders.get("undelivered")}
+        writer.writerow(["" if row.get(column) is None else row[column]
                          for column in CSV_COLUMNS])
     return out.getvalue()
 
@@ -97,6 +104,11 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
             facts.append(f"{w['gtr_due']} {write.instant(outage['gtr_due_at'])}")
         if outage["gtr_breached"]:
             facts.append(w["gtr_breached"])
+        if outage["reminders"] and (outage["reminders"]["delivered"]
+                                    or outage["reminders"]["undelivered"]):
+            facts.append(f"{w['reminders']} {outage['reminders']['delivered']} "
+                         f"{w['delivered']}, {outage['reminders']['undelivered']} "
+                         f"{w['undelivered']}")
         if outage["unobserved_s"] >= 1:
             facts.append(f"{write.duration(outage['unobserved_s'])} {w['not_watched_inside']}")
         lines.append(f"  #{outage['id']} {w['kind_' + outage['kind']]}: "
@@ -114,6 +126,9 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
         lines += [f"  {write.instant(event['at'])}  {event['kind']:<13} {event['text']}"
                   + (f" [{event['channel']}]" if event["channel"] else "")
                   for event in ticket["timeline"]]
+        for title, chosen in message_groups(ticket["messages"], w):
+            lines.append(f"  {title}:")
+            lines += [f"    {message_text(message, write)}" for message in chosen]
     owed = report["compensation"]
     lines += ["", f"{w['compensation']}: {owed['amount']} {owed['currency']}",
               *(f"  {line}" for line in owed["statement"])]
@@ -125,6 +140,46 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
     lines += ["", f"{w['clock']}: {clock_text(report['clock'], write)}",
               "", f"{w['digest']}: {report['digest']['value']}", f"  ({w['digest_note']})"]
     return "\n".join(lines) + "\n"
+
+
+def message_groups(messages: list[dict[str, Any]],
+                   w: dict[str, str]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Delivered, folded into a later message, not delivered: each listed apart."""
+    groups = [
+        (w["messages_delivered"], [m for m in messages if m["status"] == "sent"]),
+        (w["messages_folded"], [m for m in messages if m["status"] in ("folded", "superseded")]),
+        (w["messages_undelivered"], [m for m in messages
+                                     if m["status"] not in ("sent", "folded", "superseded")]),
+    ]
+    return [(title, chosen) for title, chosen in groups if chosen]
+
+
+def message_text(message: dict[str, Any], write: Writer) -> str:
+    """One message with its proof: ``ticket_reminder (24h) → isp-helpdesk, due …; accepted …
+    by relay:25, Message-ID <…>, "250 OK"`` (or its attempts and last error)."""
+    w = write.words
+    step = f" ({message['step']})" if message["step"] else ""
+    text = (f"{message['event']}{step} → {message['channel']}, {w['fell_due']} "
+            f"{write.instant(message['fell_due_at'])}")
+    if message["status"] == "sent":
+        text += f"; {w['accepted']} {write.instant(message['accepted_at'])}"
+        if message["server"]:
+            text += f" {w['by_server']} {message['server']}"
+        if message["message_id"]:
+            text += f", Message-ID {message['message_id']}"
+        if message["external_id"]:
+            text += f", id {message['external_id']}"
+        if message["reply"]:
+            text += f", \u201c{message['reply']}\u201d"
+    elif message["folded_into"] is not None:
+        text += f"; {w['carried_by']} #{message['folded_into']}"
+    if message["attempts"]:
+        text += (f" ({message['attempts']} {w['attempts']}, "
+                 f"{write.instant(message['first_attempt_at'])} → "
+                 f"{write.instant(message['last_attempt_at'])})")
+    if message["status"] not in ("sent", "folded", "superseded") and message["last_error"]:
+        text += f"; {w['last_error']}: {message['last_error']}"
+    return text
 
 
 def clock_text(clock: dict[str, Any], write: Writer) -> str:
@@ -157,4 +212,6 @@ def as_html(report: dict[str, Any], write: Writer) -> str:
     return template.render(
         r=report, w=write.words, lang=write.language, states=STATE_ORDER, colours=COLOURS,
         seconds=_state_seconds(report), clock=clock_text(report["clock"], write),
+        message_groups=lambda messages: message_groups(messages, write.words),
+        message_text=lambda message: message_text(message, write),
     )

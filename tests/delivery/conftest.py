@@ -171,13 +171,14 @@ def write_config(
     management_timeout: str = "2s",
     rest_helpdesk: bool = True,
     webhook_events: tuple[str, ...] = WEBHOOK_EVENTS,
+    extra: str = "",
 ) -> Config:
     """Write ``watchdog.toml`` (and its secret files) into ``directory``; return it parsed.
 
     ``smtp_port`` replaces the relay's port (a cuttable link in front of the server);
     ``management_port`` gives management a relay of its own on that port; without
     ``rest_helpdesk`` there is no ``[[tickets.rest]]`` backend; ``webhook_events`` are the
-    events the LAN webhook takes.
+    events the LAN webhook takes; ``extra`` is TOML added at the end (a ``[contract]``).
     """
     assert smtp.ca_file is not None
     password_file = directory / "smtp-password"
@@ -198,6 +199,7 @@ def write_config(
         text += REST_HELPDESK.format(http=http, token_file=token_file)
     if management_port is not None:
         text += OTHER_RELAY.format(port=management_port, timeout=management_timeout, **common)
+    text += extra
     path = directory / "watchdog.toml"
     path.write_text(text)
     return parse_config(tomllib.loads(text), path)
@@ -543,6 +545,7 @@ def build_rig(
     management_timeout: str = "2s",
     rest_helpdesk: bool = True,
     webhook_events: tuple[str, ...] = WEBHOOK_EVENTS,
+    extra: str = "",
 ) -> Rig:
     """A rig whose config and database live in ``directory``, resumed at ``T0``."""
     link = CuttableLink((smtp.host, smtp.port)).start() if through_link else None
@@ -550,7 +553,7 @@ def build_rig(
                           smtp_port=link.port if link else None,
                           management_port=management_port,
                           management_timeout=management_timeout, rest_helpdesk=rest_helpdesk,
-                          webhook_events=webhook_events)
+                          webhook_events=webhook_events, extra=extra)
     store = attach(Store.open(config.storage.database), config)
     store.resume(T0, PING_INTERVAL, link=DEFAULT_LINK)
     clock = FakeClock(T0)

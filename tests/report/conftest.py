@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+# The real SMTP relay and HTTP receiver of the delivery tests (the ten-day story sends mail).
+from tests.delivery.conftest import receiver, smtp, tls_ca  # noqa: F401
 from tests.incidents.conftest import make_config
 from tests.store.store_helpers import cycle, transition
 from watchdog.incidents.service import IncidentService

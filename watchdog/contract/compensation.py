@@ -98,8 +98,8 @@ class Compensation:
         counted = wording.counting_text(terms.gtr_counted, language)
         for line in self.gtr_lines:
             verdict = line.verdict
-            took = wording.exact_duration(verdict.repair_seconds, language)
-            beyond = wording.exact_duration(verdict.beyond_seconds, language)
+            took = wording.counted_duration(verdict.repair_seconds, language)
+            beyond = wording.counted_duration(verdict.beyond_seconds, language)
             hours = verdict.started_hours_beyond
             rate = wording.percent(line.rate_percent, language)
             owed = wording.money(line.amount, terms.currency, language)

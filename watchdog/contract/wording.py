@@ -52,6 +52,18 @@ def exact_duration(seconds: float, language: Language) -> str:
     return " ".join(parts) or "0 s"
 
 
+def counted_duration(seconds: float, language: Language) -> str:
+    """Counted time (a repair time, what is beyond the GTR) to the second, in hours at most:
+    ``75 h 13 min 25 s``. Counted in business hours, a "day" would mean nothing (is it 10 h
+    or 24 h?), so there is none."""
+    rest = max(0, round(seconds))
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{count} {unit}" for count, unit in ((hours, "h"), (minutes, "min"), (secs, "s"))
+             if count]
+    return " ".join(parts) or "0 s"
+
+
 def _clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 

@@ -81,7 +81,8 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
         f"{write.percent(figures['provider_availability_percent'])} ({w['provider_note']})",
         *([f"{w['commitment']}: {write.percent(float(judged['commitment_percent']))} — "
            + (w["commitment_met"] if judged["met"] else
-              w["commitment_missed"].format(points=judged["shortfall_points"]))]
+              w["commitment_missed"].format(
+                  points=write.number(float(judged["shortfall_points"]), 3)))]
           if judged["commitment_percent"] is not None and judged["met"] is not None else []),
         f"{w['time_by_state']}: " + " · ".join(
             f"{w['state_' + state]} {write.duration(seconds[state])}"

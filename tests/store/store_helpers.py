@@ -103,3 +103,21 @@ def run_unprivileged(code: str, preload: str = "") -> subprocess.CompletedProces
         capture_output=True, text=True, timeout=60, check=False,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
+
+
+def migrate_to(path: Path, revision: str) -> None:
+    """Bring the database at ``path`` to the schema ``revision`` (down or up) with Alembic."""
+    from alembic import command
+
+    import watchdog.store.db as db_module
+    from watchdog.store import migrate
+
+    engine = db_module.create_store_engine(path)
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        if revision < migrate.HEAD_REVISION:
+            command.downgrade(config, revision)
+        else:
+            command.upgrade(config, revision)
+    engine.dispose()

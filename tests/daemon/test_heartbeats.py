@@ -222,6 +222,21 @@ def test_uptime_kuma_hears_its_link_as_up_or_down_with_the_round_trip(
     assert seen[16][1].startswith("status=up&msg=Recovered+from+outage+%231+%28provider%29")
 
 
+def test_a_cut_during_declared_works_is_no_alarm_and_says_so(
+    tmp_path: Path, line: Line, receiver: HttpReceiver
+) -> None:
+    works = ('[[maintenance]]\nstart = "2026-12-06T01:03:00+00:00"\n'
+             'end = "2026-12-06T01:08:00+00:00"\nreason = "fibre operator\'s works"\n')
+    scheduler, _ = run(tmp_path, line, receiver, HEALTHCHECKS + works, clock_at(1, 10))
+    base = f"/ping/{UUID}"
+    assert {path for _, _, path in scheduler.seen(base)} == {f"{base}/start", base}
+    said = bodies(scheduler, base)
+    assert said[5].splitlines()[:2] == [
+        "Office: MAINTENANCE since 2026-12-06 01:03:00+00:00 (1 min 1 s)",
+        "maintenance until 2026-12-06 01:08:00+00:00: fibre operator's works"]
+    assert not any("Recovered" in body for body in said)  # the works opened no outage
+
+
 def test_a_recovery_not_taken_is_told_again_even_after_a_restart(
     tmp_path: Path, line: Line, receiver: HttpReceiver
 ) -> None:

@@ -93,6 +93,15 @@ def test_the_recovery_leads_with_the_summary_of_each_outage_since_the_last_repor
     ]
 
 
+def test_a_maintenance_window_is_up_and_says_until_when_and_why() -> None:
+    works = LinkView(DEFAULT_LINK, "maintenance", SINCE, "fibre operator's planned works",
+                     until=NOW + timedelta(hours=1))
+    ping = state_ping("Office", works, (), PARIS, NOW)
+    assert ping.signal == "up" and ping.state == "maintenance"
+    assert ping.message.splitlines()[1] == (
+        "maintenance until 2026-12-06 15:47:10+01:00: fibre operator's planned works")
+
+
 def test_a_failing_ping_keeps_the_summaries_for_the_recovery() -> None:
     ping = state_ping("Office", view("down", kind="isp"), OUTAGES, PARIS, NOW)
     assert ping.signal == "fail" and ping.reported_outage is None

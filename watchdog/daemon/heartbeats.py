@@ -75,9 +75,8 @@ def link_view(monitor: LinkMonitor) -> LinkView:
     # The window holds the cycles that reached the internet: during an outage, old ones.
     rtt_ms = None if is_outage(tracker.state) else window_stats(tracker.window)[2]
     if works is not None:
-        return LinkView(monitor.name, "maintenance", works.since,
-                        f"maintenance until {works.until.isoformat(timespec='minutes')}: "
-                        f"{works.reason}", rtt_ms=rtt_ms)
+        return LinkView(monitor.name, "maintenance", works.since, works.reason, rtt_ms=rtt_ms,
+                        until=works.until)
     return LinkView(monitor.name, tracker.state, tracker.since, tracker.cause,
                     tracker.outage_kind, rtt_ms)
 

@@ -51,7 +51,8 @@ def state_ping(site: str, view: LinkView, ended: Sequence[EndedOutage], zone: tz
             f"{_time(view.since, zone)} ({humanize((now - view.since).total_seconds())})")
     if view.link != DEFAULT_LINK:
         head += f" on link {view.link}"
-    lines = [head, view.cause]
+    lines = [head, view.cause if view.until is None else (
+        f"maintenance until {_time(view.until, zone)}: {view.cause}")]
     if view.rtt_ms is not None:
         lines.append(f"median round trip {view.rtt_ms:.0f} ms")
     if view.failing:

@@ -25,7 +25,8 @@ FAILING_STATES: Final[frozenset[LinkState]] = frozenset({"degraded", "down", "la
 @dataclass(frozen=True, slots=True)
 class LinkView:
     """A link as a heartbeat sees it now: its state since when and why; ``rtt_ms`` the median
-    round trip of its recent pings (None when nothing answered)."""
+    round trip of its recent pings (None when nothing answered); in a maintenance window,
+    ``until`` its end and ``cause`` its reason."""
 
     link: str
     state: LinkState
@@ -33,6 +34,7 @@ class LinkView:
     cause: str
     outage_kind: OutageKind | None = None
     rtt_ms: float | None = None
+    until: datetime | None = None
 
     @property
     def failing(self) -> bool:

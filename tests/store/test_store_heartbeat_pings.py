@@ -84,16 +84,31 @@ def test_a_recovery_reports_the_ended_outages_after_the_last_reported_never_skip
     assert ended_outages(db_path, after=3, links=links) == ()
 
 
+def revision_before_heartbeat_pings() -> str:
+    """The revision the heartbeat_ping migration upgrades from (whatever its number)."""
+    from alembic.script import ScriptDirectory
+
+    from watchdog.store import migrate
+
+    scripts = ScriptDirectory.from_config(migrate.alembic_config())
+    (ours,) = [script for script in scripts.walk_revisions()
+               if script.path.endswith("_heartbeat_pings.py")]
+    assert isinstance(ours.down_revision, str)
+    return ours.down_revision
+
+
 def test_the_migration_adds_the_table_and_keeps_every_row(store: Store, db_path: Path) -> None:
     record_outage(store, DEFAULT_LINK, 10, 20)
     store.close()
     tables = ("state_interval", "outage", "link", "target", "sample")
     before = {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in tables}
-    migrate_to(db_path, "0005")
+    previous = revision_before_heartbeat_pings()
+    migrate_to(db_path, previous)
     with pytest.raises(DatabaseError, match="needs a schema upgrade"):
         read_heartbeats(db_path)
     upgraded = Store.open(db_path)  # the daemon's start: a backup, then the upgrade
-    assert upgraded.backup is not None and upgraded.backup.name.startswith("watchdog.db.bak-0005-")
+    assert upgraded.backup is not None
+    assert upgraded.backup.name.startswith(f"watchdog.db.bak-{previous}-")
     assert {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in tables} == (
         before)
     assert read_heartbeats(db_path) == ()
@@ -101,7 +116,7 @@ def test_the_migration_adds_the_table_and_keeps_every_row(store: Store, db_path:
     upgraded.close()
     assert [(record.signal, record.reported_outage_id) for record in read_heartbeats(db_path)] == [
         ("start", 1)]
-    migrate_to(db_path, "0005")  # and back: only the heartbeats' record goes
+    migrate_to(db_path, previous)  # and back: only the heartbeats' record goes
     assert {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in tables} == (
         before)
     assert "heartbeat_ping" not in {name for (name,) in rows(

@@ -110,6 +110,14 @@ def audience_of(event: str) -> Audience:
 Language = Literal["en", "fr"]
 LANGUAGES: Final[tuple[Language, ...]] = get_args(Language)
 
+# --- the dead-man's switch -------------------------------------------------------------------
+
+#: What one heartbeat says, in healthchecks.io's words (``URL/start``, ``URL``, ``URL/fail``,
+#: ``URL/log``): the watchdog started, the link is well, it is not (down or degraded), or a
+#: note that changes nothing (the watchdog stops). ``heartbeat_ping.signal`` lists them.
+HeartbeatSignal = Literal["start", "up", "fail", "log"]
+HEARTBEAT_SIGNALS: Final[tuple[HeartbeatSignal, ...]] = get_args(HeartbeatSignal)
+
 # --- words for people -----------------------------------------------------------------------
 
 #: A state in a headline (``status``, ``check``), by ``LinkState``; see ``state_label``.

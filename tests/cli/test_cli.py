@@ -176,6 +176,8 @@ def test_config_check_lists_every_problem_with_exit_78(
 
 
 def test_the_read_commands_stay_off_the_heavy_imports(config: Path, history: Path) -> None:
+    # A heartbeat configured: status shows its record, still without the heavy libraries.
+    config.write_text(config.read_text() + '[[heartbeat]]\nname = "hc"\nurl_env = "HC"\n')
     code = (
         "import sys\n"
         "from watchdog.cli import main\n"

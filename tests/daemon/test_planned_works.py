@@ -15,13 +15,11 @@ from typing import Any
 
 import pytest
 
+from tests.daemon.scripted_line import Line, scripted_line
 from tests.incidents.conftest import make_config, query
 from watchdog.config import Config
-from watchdog.daemon import monitor as monitor_module
 from watchdog.daemon.monitor import LinkMonitor
 from watchdog.incidents.service import IncidentService
-from watchdog.probes.cycle import CyclePlan
-from watchdog.probes.results import CycleResult, ProbeResult
 from watchdog.store import maintenance_actions
 from watchdog.store.timetext import to_text
 from watchdog.store.writer import Store
@@ -50,33 +48,9 @@ def clock_at(hour: int, minute: int, second: int = 0) -> datetime:
     return datetime(2026, 12, 6, hour, minute, second, tzinfo=UTC)
 
 
-class Line:
-    """The fake clock and the scripted line: its pings fail during the ``cuts``."""
-
-    def __init__(self) -> None:
-        self.moment = START
-        self.cuts: list[tuple[datetime, datetime]] = []
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def probe(self, plan: CyclePlan) -> CycleResult:
-        at = self.moment
-        down = any(start <= at < end for start, end in self.cuts)
-        results = [ProbeResult("gateway", "gateway", "192.0.2.1", True, at, 0.4, 2, 2)]
-        for target in plan.pings:
-            results.append(ProbeResult("ping", target.name, target.address, not down, at,
-                                       None if down else 12.0, 2, 0 if down else 2,
-                                       "timeout" if down else None))
-        return CycleResult(at, at + timedelta(milliseconds=50), frozenset({"ping", "gateway"}),
-                           tuple(results))
-
-
 @pytest.fixture
 def line(monkeypatch: pytest.MonkeyPatch) -> Line:
-    scripted = Line()
-    monkeypatch.setattr(monitor_module, "run_cycle", scripted.probe)
-    return scripted
+    return scripted_line(monkeypatch, START)
 
 
 def watch(tmp_path: Path, line: Line, extra: str = CONFIG_WINDOW) -> Iterator[LinkMonitor]:

@@ -75,22 +75,6 @@ def outages(path: Path) -> list[tuple[Any, ...]]:
                       "FROM outage ORDER BY started_at, id")
 
 
-def downgrade(db_path: Path, revision: str) -> None:
-    """Take the database at ``db_path`` down to schema ``revision`` (as an older version left
-    it), with the packaged migrations."""
-    from alembic import command
-
-    from watchdog.store import migrate
-    from watchdog.store.db import create_store_engine
-
-    engine = create_store_engine(db_path)
-    config = migrate.alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-    engine.dispose()
-
-
 def text(moment: datetime) -> str:
     """How the database stores ``moment``."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
@@ -120,3 +104,21 @@ def run_unprivileged(code: str, preload: str = "") -> subprocess.CompletedProces
         capture_output=True, text=True, timeout=60, check=False,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
+
+
+def migrate_to(path: Path, revision: str) -> None:
+    """Bring the database at ``path`` to the schema ``revision`` (down or up) with Alembic."""
+    from alembic import command
+
+    import watchdog.store.db as db_module
+    from watchdog.store import migrate
+
+    engine = db_module.create_store_engine(path)
+    config = migrate.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        if revision < migrate.HEAD_REVISION:
+            command.downgrade(config, revision)
+        else:
+            command.upgrade(config, revision)
+    engine.dispose()

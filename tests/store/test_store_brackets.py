@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from store_helpers import INTERVAL, at, cycle, downgrade, rows, text, transition
+from store_helpers import INTERVAL, at, cycle, migrate_to, rows, text, transition
 
 from watchdog.errors import DatabaseError
 from watchdog.link.states import Blip
@@ -42,7 +42,7 @@ def test_the_migration_keeps_every_row_and_leaves_old_brackets_not_recorded(
     store.record_cycle(cycle(at(4), ok=False), [transition("down", at(4), "isp")],
                        [Blip("down", at(3), at(4), 1, "a short one")], at(5), link=DEFAULT_LINK)
     store.close()
-    downgrade(db_path, "0005")
+    migrate_to(db_path, "0005")
     for table, new in BRACKETS.items():
         assert not set(new) & set(columns(db_path, table)), table
     old = {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in BRACKETS}
@@ -89,7 +89,7 @@ def test_after_the_migration_the_one_open_indexes_and_checks_still_hold(
     store.record_cycle(cycle(at(4), ok=False), [transition("down", at(4), "isp")], [], at(5),
                        link=DEFAULT_LINK)
     store.close()
-    downgrade(db_path, "0005")
+    migrate_to(db_path, "0005")
     Store.open(db_path).close()
     with closing(sqlite3.connect(db_path)) as connection:
         for statement, error in REFUSED:
@@ -117,7 +117,7 @@ def test_a_reader_on_a_database_not_yet_migrated_gets_the_upgrade_sentence(
     store: Store, db_path: Path
 ) -> None:
     store.close()
-    downgrade(db_path, "0005")
+    migrate_to(db_path, "0005")
     for read in (lambda: read_status(db_path, at(4)), lambda: read_outages(db_path, None)):
         with pytest.raises(DatabaseError, match=r"older version .* needs a schema upgrade; "
                                                 r"start the daemon \(watchdog run\) once"):

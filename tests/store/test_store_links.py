@@ -8,7 +8,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from store_helpers import INTERVAL, T0, at, cycle, downgrade, rows, text, transition
+from store_helpers import INTERVAL, T0, at, cycle, migrate_to, rows, text, transition
 
 from watchdog.errors import DatabaseError
 from watchdog.store import migrate, reader
@@ -116,7 +116,7 @@ def test_the_migration_gives_an_existing_history_its_one_link_and_keeps_every_ro
     store.close()
     tables = ("state_interval", "outage", "blip", "target", "sample", "incident")
     before = {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in tables}
-    downgrade(db_path, "0002")
+    migrate_to(db_path, "0002")
     assert "daemon" in {name for (name,) in rows(
         db_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert rows(db_path, "SELECT last_cycle_at FROM daemon") == [(text(at(5)),)]
@@ -152,7 +152,7 @@ def test_an_outdated_reader_gets_the_upgrade_sentence_not_a_crash(
     store: Store, db_path: Path
 ) -> None:
     store.close()
-    downgrade(db_path, "0002")
+    migrate_to(db_path, "0002")
     with pytest.raises(DatabaseError, match=r"older version .* needs a schema upgrade; start "
                                             r"the daemon \(watchdog run\) once"):
         reader.read_status(db_path, at(4))

@@ -8,10 +8,8 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from alembic import command
-from store_helpers import INTERVAL, at, cycle, rows, transition
+from store_helpers import INTERVAL, at, cycle, migrate_to, rows, transition
 
-import watchdog.store.db as db_module
 from tests.incidents.conftest import make_config
 from watchdog.incidents.service import IncidentService
 from watchdog.incidents.ticket_actions import add_note, set_provider_ref
@@ -24,18 +22,6 @@ REFERENCE = "WD-2025-0001"
 INCIDENT = ("SELECT id, link_id, kind, started_at, ended_at, reference, ticket_opened_at, "
             "steps_done, reminders_sent, gtr_breached, cuts, cause FROM incident ORDER BY id")
 EVENTS = "SELECT id, incident_id, at, text, channel FROM incident_event ORDER BY id"
-
-
-def _migrate_to(db_path: Path, revision: str) -> None:
-    engine = db_module.create_store_engine(db_path)
-    config = migrate.alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        if revision < migrate.HEAD_REVISION:
-            command.downgrade(config, revision)
-        else:
-            command.upgrade(config, revision)
-    engine.dispose()
 
 
 @pytest.fixture
@@ -72,7 +58,7 @@ def test_the_reader_reads_the_reference_the_author_and_when_a_line_was_written(
 
 def test_the_migration_keeps_every_row_both_ways(with_tickets: Path) -> None:
     before = (rows(with_tickets, INCIDENT), rows(with_tickets, EVENTS))
-    _migrate_to(with_tickets, "0003")
+    migrate_to(with_tickets, "0003")
     assert (rows(with_tickets, INCIDENT), rows(with_tickets, EVENTS)) == before
     columns = {name for (name,) in rows(with_tickets, "SELECT name FROM "
                                                       "pragma_table_info('incident_event')")}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     # For a type only: this module is on the config's import path (channels/provider.py),
@@ -58,6 +59,20 @@ def untrusted_certificate(server: str, error: ssl.SSLCertVerificationError) -> D
         "ca_file to the CA that signed it, or fix the server's certificate",
         permanent=True,
     )
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: how reasons name a server without its path or
+    query, which may be the credential (a webhook's token, a heartbeat's ping URL)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number
+        port = ""
+    return f"{parts.scheme}://{host}{port}" if parts.scheme else host
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:

@@ -58,6 +58,7 @@ from watchdog.channels.errors import (
     DeliveryError,
     causes,
     masked_repr,
+    origin,
     quote,
     untrusted_certificate,
 )
@@ -206,7 +207,7 @@ def _post(settings: WebhookSettings, body: bytes | dict[str, Any] | list[Any],
         _check_url(target)
     except ValueError as error:  # settings.url was checked; this is the url given here
         raise DeliveryError(str(error), permanent=True) from None
-    where = _origin(target)
+    where = origin(target)
     payload = _encode(body)
     headers = _request_headers(settings, payload, idempotency_key, now)
     if settings.ca_file is not None and not os.path.isfile(settings.ca_file):
@@ -228,22 +229,25 @@ def _post(settings: WebhookSettings, body: bytes | dict[str, Any] | list[Any],
                 stream=True,
                 verify=settings.ca_file or True,
             ) as response:
-                raw, complete = _read_bounded(response)
+                raw, complete = read_bounded(response)
     except requests.RequestException as error:
         # Not chained: requests' messages quote the URL, whose path may be the credential.
-        raise _transport_error(error, settings, where) from None
+        raise transport_error(error, where, settings.timeout) from None
     except OSError as error:  # requests wraps network errors; this is a local failure
         raise DeliveryError(f"cannot send to {where} ({error.strerror or type(error).__name__})",
                             permanent=False) from None
-    outcome = _outcome(response, raw, complete, where=where, now=now,
+    answered = outcome(response, raw, complete, where=where, now=now,
                        secrets=(settings.token, settings.hmac_secret))
     return dataclasses.replace(
-        outcome, server=shown_url(target, path_is_secret=settings.path_is_secret))
+        answered, server=shown_url(target, path_is_secret=settings.path_is_secret))
 
 
-def _outcome(response: requests.Response, raw: bytes, complete: bool, *, where: str,
-             now: datetime, secrets: tuple[str | None, ...]) -> WebhookResponse:
-    """The answer for a 2xx status, else the DeliveryError its status calls for."""
+def outcome(response: requests.Response, raw: bytes, complete: bool, *, where: str,
+            now: datetime, secrets: tuple[str | None, ...]) -> WebhookResponse:
+    """The answer for a 2xx status, else the DeliveryError its status calls for.
+
+    ``raw``: the body as ``read_bounded`` read it (``complete``: all of it); ``where``: the
+    server as ``origin`` names it; ``secrets``: what to mask in a quoted body."""
     text = _decode(raw, response.encoding)
     status = response.status_code
     said = f"HTTP {status} {response.reason or ''}".rstrip()
@@ -257,7 +261,7 @@ def _outcome(response: requests.Response, raw: bytes, complete: bool, *, where: 
     if 300 <= status < 400:
         location = response.headers.get("Location") or ""
         if urlsplit(location).hostname:
-            moved = f" to {_origin(location)}"  # not the path: it may be a credential
+            moved = f" to {origin(location)}"  # not the path: it may be a credential
         else:
             moved = " to another path" if location else ""
         raise DeliveryError(
@@ -327,19 +331,6 @@ def _check_url(url: str) -> None:
         raise ValueError(f"{_masked_url(url)!r} is not an http:// or https:// URL with a host")
 
 
-def _origin(url: str) -> str:
-    """``scheme://host[:port]`` of ``url``: how reasons name a server without its secret path."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # a port that is not a number
-        port = ""
-    return f"{parts.scheme}://{host}{port}" if parts.scheme else host
-
-
 def shown_url(url: str, *, path_is_secret: bool = True) -> str:
     """``url`` as a record of where a message went: without its userinfo, its query ("?***")
     or its fragment, and, when ``path_is_secret``, without its path ("/***")."""
@@ -347,13 +338,13 @@ def shown_url(url: str, *, path_is_secret: bool = True) -> str:
     path = parts.path
     if path_is_secret and path not in ("", "/"):
         path = f"/{MASK}"
-    return f"{_origin(url)}{path}" + (f"?{MASK}" if parts.query else "")
+    return f"{origin(url)}{path}" + (f"?{MASK}" if parts.query else "")
 
 
 def _masked_url(url: str) -> str:
     parts = urlsplit(url)
     hidden = parts.path not in ("", "/") or parts.query or parts.username
-    return f"{_origin(url)}/{MASK}" if hidden else _origin(url)
+    return f"{origin(url)}/{MASK}" if hidden else origin(url)
 
 
 def _encode(body: bytes | dict[str, Any] | list[Any]) -> bytes:
@@ -415,7 +406,7 @@ def _latin1(text: str) -> bool:
     return True
 
 
-def _read_bounded(response: requests.Response) -> tuple[bytes, bool]:
+def read_bounded(response: requests.Response) -> tuple[bytes, bool]:
     """At most ``BODY_LIMIT`` bytes of the (decompressed) body, and whether that was all."""
     chunks: list[bytes] = []
     size = 0
@@ -462,10 +453,11 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def _transport_error(
-    error: requests.RequestException, settings: WebhookSettings, where: str
+def transport_error(
+    error: requests.RequestException, where: str, timeout: float
 ) -> DeliveryError:
-    """The request did not get an answer: say why, and whether a retry can help."""
+    """The request to ``where`` (``origin``: no secret path) did not get an answer within
+    ``timeout`` seconds per step: say why, and whether a retry can help."""
     chain = list(causes(error))
     for cause in chain:
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -481,7 +473,7 @@ def _transport_error(
     if isinstance(error, requests.Timeout) or any(
         isinstance(cause, urllib3.exceptions.ReadTimeoutError | TimeoutError) for cause in chain
     ):
-        return DeliveryError(f"{where} did not answer within {settings.timeout:g} s",
+        return DeliveryError(f"{where} did not answer within {timeout:g} s",
                              permanent=False)
     if isinstance(error, requests.exceptions.SSLError):
         if any(isinstance(cause, ssl.SSLEOFError | ssl.SSLZeroReturnError) for cause in chain):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
 from watchdog import clock
 from watchdog.cli.common import (
@@ -25,8 +25,10 @@ from watchdog.cli.maintenance_views import (
     occurrence_json,
     occurrence_text,
 )
+from watchdog.config import Config
 from watchdog.config.zone import site_zone
 from watchdog.link.maintenance_windows import Occurrence, window_at, windows_between
+from watchdog.store.heartbeat_reader import HeartbeatRecord, read_heartbeats
 from watchdog.store.reader import Heartbeat, StatusData, read_status
 from watchdog.store.ticket_reader import TicketRow, read_current_incident
 from watchdog.vocabulary import state_label
@@ -43,20 +45,40 @@ def command(args: argparse.Namespace) -> int:
     upcoming = [occurrence for occurrence in windows_between(
         windows, now, now + UPCOMING, link=status.link) if occurrence.start > now]
     maintenance = ([active] if active else []) + upcoming
+    heartbeats = configured_heartbeats(config, read_heartbeats(config.storage.database)) if (
+        config.heartbeat) else []
     if args.json:
-        print_json(as_json(status, zone, incident, maintenance))
+        print_json(as_json(status, zone, incident, maintenance, heartbeats))
     else:
-        print(render(status, zone, incident, maintenance))
+        print(render(status, zone, incident, maintenance, heartbeats))
     return 0
+
+
+class HeartbeatShown(NamedTuple):
+    """A configured heartbeat and its last send (None: not sent yet)."""
+
+    name: str
+    style: str
+    last: HeartbeatRecord | None
+
+
+def configured_heartbeats(config: Config, records: Sequence[HeartbeatRecord]
+                          ) -> list[HeartbeatShown]:
+    """The config's heartbeats, in its order, each with its record (a removed one's record is
+    left out)."""
+    by_name = {record.name: record for record in records}
+    return [HeartbeatShown(entry.name, entry.style, by_name.get(entry.name))
+            for entry in config.heartbeat]
 
 
 def as_json(
     status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
-    maintenance: Sequence[Occurrence] = (),
+    maintenance: Sequence[Occurrence] = (), heartbeats: Sequence[HeartbeatShown] = (),
 ) -> dict[str, Any]:
     """The JSON contract of ``status --json`` (other tools read it: keep the keys).
 
-    ``maintenance`` holds the window holding now (if any) and those beginning within a day."""
+    ``maintenance`` holds the window holding now (if any) and those beginning within a day;
+    ``heartbeats`` the configured heartbeats and their last sends (the host, never the URL)."""
     outage = status.open_outage
     heartbeat = status.heartbeat
     return {
@@ -102,8 +124,41 @@ def as_json(
             "checked_at": iso(heartbeat.clock_checked_at, zone) if heartbeat else None,
             "since": iso(heartbeat.clock_status_since, zone) if heartbeat else None,
         },
+        "heartbeats": [_heartbeat_json(shown, zone) for shown in heartbeats],
         "database": str(status.path),
     }
+
+
+def _heartbeat_json(shown: HeartbeatShown, zone: tzinfo) -> dict[str, Any]:
+    last = shown.last
+    return {
+        "name": shown.name,
+        "style": shown.style,
+        "host": last.host if last else None,
+        "signal": last.signal if last else None,
+        "state": last.state if last else None,
+        "sent_at": iso(last.sent_at, zone) if last else None,
+        "ok": last.ok if last else None,
+        "answer": last.answer if last else None,
+        "error": last.error if last else None,
+        "last_ok_at": iso(last.last_ok_at, zone) if last else None,
+    }
+
+
+def _heartbeat_line(shown: HeartbeatShown, width: int, zone: tzinfo, now: datetime) -> str:
+    """"  hc  up sent 14:02:05 (12 s ago) to https://hc-ping.com: taken, HTTP 200 OK"."""
+    last = shown.last
+    if last is None:
+        return f"  {shown.name:<{width}}  not sent yet ({shown.style})"
+    ago = duration((now - last.sent_at).total_seconds())
+    line = (f"  {shown.name:<{width}}  {last.signal} sent {local_time(last.sent_at, zone, now)}"
+            f" ({ago} ago) to {last.host}: ")
+    if last.ok:
+        return line + f"taken, {last.answer}"
+    line += f"NOT TAKEN: {last.error}"
+    if last.last_ok_at is not None:
+        line += f" (last taken {local_time(last.last_ok_at, zone, now)})"
+    return line
 
 
 def _done_about_it(incident: TicketRow, zone: tzinfo, now: datetime) -> str:
@@ -140,9 +195,10 @@ def clock_line(heartbeat: Heartbeat, zone: tzinfo, now: datetime) -> str | None:
 
 
 def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
-           maintenance: Sequence[Occurrence] = ()) -> str:
+           maintenance: Sequence[Occurrence] = (),
+           heartbeats: Sequence[HeartbeatShown] = ()) -> str:
     """The person's view: state and since first, then maintenance windows holding now or
-    within a day, uptime, last results, the daemon."""
+    within a day, uptime, last results, the daemon and its heartbeats."""
     now = status.now
     outage = status.open_outage
     label = state_label(status.state, outage.kind if outage else None)
@@ -202,5 +258,9 @@ def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
         clock = clock_line(heartbeat, zone, now)
         if clock is not None:
             lines.append(clock)
+    if heartbeats:
+        lines.append("Heartbeats (dead-man's switch)")
+        width = max(len(shown.name) for shown in heartbeats)
+        lines.extend(_heartbeat_line(shown, width, zone, now) for shown in heartbeats)
     lines.append(f"Database: {status.path}")
     return "\n".join(lines)

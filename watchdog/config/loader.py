@@ -281,6 +281,9 @@ def _convert_table(
             key = f"{prefix}.{name}" if prefix else name
             secret, problem = resolve(arguments.get(name), arguments.get(f"{name}_file", ""),
                                       arguments.get(f"{name}_env", ""), path.parent)
+            if problem is None and secret is None and spec.metadata.get("required"):
+                problem = (f"is required; write it in a file named by {name}_file (or give "
+                           f"{name}_env, or {name} itself)")
             if problem:
                 problems.append(f"{path}: {key}: {problem}")
                 return None

@@ -241,6 +241,31 @@ class MaintenanceConfig:
     link: str = ""
 
 
+# How a heartbeat speaks to its URL: healthchecks.io's pinging API (a self-hosted healthchecks
+# too), or an Uptime Kuma push monitor.
+HeartbeatStyle = Literal["healthchecks", "uptime_kuma"]
+
+
+@dataclass(frozen=True)
+class HeartbeatConfig:
+    """``[[heartbeat]]``: a dead-man's switch (``watchdog.heartbeats``): the link's state sent
+    to an outside service every ``interval``, which raises the alarm when they stop coming."""
+
+    name: str
+    # The ping URL: "https://hc-ping.com/<uuid>", or Uptime Kuma's push URL
+    # "https://kuma.example/api/push/<token>" (its query is ours). A secret: whoever holds it
+    # can silence the alarm, so url_file or url_env rather than url itself.
+    url: Secret | None = field(default=None, metadata={**SECRET, "required": True})
+    url_file: str = ""
+    url_env: str = ""
+    style: HeartbeatStyle = "healthchecks"
+    interval: timedelta = field(default=_seconds(60), metadata=_limits(_seconds(1)))
+    # For each request (connecting, then each read); shorter than interval.
+    timeout: timedelta = field(default=_seconds(10), metadata=_limits(_seconds(0.1)))
+    # The link whose state it reports (a link's name); empty: the site's, the worst of its links.
+    link: str = ""
+
+
 @dataclass(frozen=True)
 class SmtpConfig:
     name: str
@@ -323,6 +348,7 @@ class Config:
     incidents: IncidentsConfig = field(default_factory=IncidentsConfig)
     contract: ContractConfig = field(default_factory=ContractConfig)
     maintenance: list[MaintenanceConfig] = field(default_factory=list)
+    heartbeat: list[HeartbeatConfig] = field(default_factory=list)
     smtp: list[SmtpConfig] = field(default_factory=list)
     tickets: TicketsConfig = field(default_factory=TicketsConfig.empty)
     notify: NotifyConfig = field(default_factory=NotifyConfig.empty)
@@ -387,6 +413,7 @@ class Config:
             found.append(("gateway.address", f"{self.gateway.address!r} is not an IP address; "
                           "write the router's LAN address or leave it empty to auto-detect"))
         found.extend(self._delivery_problems())
+        found.extend(self._heartbeat_problems())
         found.extend(self.contract.problems())
         if self.site.timezone:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -418,6 +445,29 @@ class Config:
                               "leave it empty for every link"))
         return found
 
+    def _heartbeat_problems(self) -> list[tuple[str, str]]:
+        from watchdog.heartbeats.styles import url_problem
+
+        found: list[tuple[str, str]] = []
+        names = [entry.name for entry in self.heartbeat]
+        links = [link.name for link in self.links]
+        for index, entry in enumerate(self.heartbeat):
+            where = f"heartbeat[{index}]"
+            if entry.name in names[:index]:
+                found.append((f"{where}.name", f"{entry.name!r} is used twice; give every "
+                              "heartbeat its own name"))
+            # The URL itself is never quoted: it is the secret.
+            problem = None if entry.url is None else url_problem(entry.style, entry.url.reveal())
+            if problem:
+                found.append((f"{where}.url", problem))
+            if entry.timeout >= entry.interval:
+                found.append((f"{where}.timeout", "must be shorter than its interval, or one "
+                              "slow answer would hold up the next heartbeat"))
+            if entry.link and entry.link not in links:
+                found.append((f"{where}.link", f"{entry.link!r} is not a link of this config; "
+                              f"use one of {', '.join(map(repr, links))}, or leave it empty "
+                              "for the site (the worst of its links)"))
+        return found
 
     def channel_names(self) -> list[str]:
         """Every ticket backend and notification channel, by name (outbox rows refer to them)."""

@@ -4,10 +4,13 @@ APScheduler 3.x (BackgroundScheduler) runs each link's probe cycle as a one-shot
 schedules its successor when it ends, so a link's cycle never overlaps itself (the links'
 cycles run side by side); a maintenance job (roll-ups, retention) every minute; a check of
 the system clock's synchronisation at start-up and every minute, recorded with each link's
-heartbeat; and one delivery job per channel every second. The main thread waits for signals:
+heartbeat; one delivery job per channel every second; and one job per heartbeat (the
+dead-man's switch, ``daemon.heartbeats``), each rescheduling itself too. The main thread
+waits for signals:
 
 - SIGTERM / SIGINT: let the running cycles finish, close every link's current interval, give
-  the outbox a few seconds to send what it can, exit 0;
+  the outbox a few seconds to send what it can (and the heartbeats to say the watchdog
+  stops), exit 0;
 - SIGHUP: reload the config, validated first; on error the old one stays and one clear error
   is logged.
 
@@ -31,6 +34,7 @@ from watchdog.config import Config
 from watchdog.config.zone import site_zone
 from watchdog.daemon import notify
 from watchdog.daemon.clock_sync import clock_synchronised
+from watchdog.daemon.heartbeats import Heartbeats
 from watchdog.daemon.monitor import LinkMonitor
 from watchdog.errors import ConfigError
 from watchdog.logs import get_logger
@@ -53,6 +57,7 @@ DELIVERY_INTERVAL = timedelta(seconds=1)
 # On SIGTERM, the outbox gets this long to send what it can before the process exits.
 FLUSH_SECONDS = 5.0
 CYCLE_JOB = "probe-cycle"
+HEARTBEAT_JOB = "heartbeat"
 
 
 class Daemon:
@@ -86,6 +91,7 @@ class Daemon:
                         gateway_lookup=gateway_lookup)
             for link in config.links
         ]
+        self.heartbeats = Heartbeats(config, store, self.monitors, now=now)
         # Links that completed a cycle since systemd's watchdog was last fed.
         self._cycled: set[str] = set()
         self._ready = False
@@ -100,6 +106,7 @@ class Daemon:
         self.zone = site_zone(config)
         for monitor in self.monitors:
             monitor.apply(config)
+        self.heartbeats.apply(config)
 
     def resume(self) -> None:
         """Every link's ``LinkMonitor.resume``: the gap since its heartbeat becomes history."""
@@ -154,6 +161,25 @@ class Daemon:
         if channel in self.deliverer.senders:
             schedule_once(scheduler, self._deliver_job, f"deliver:{channel}",
                           self.now() + DELIVERY_INTERVAL, [channel, scheduler])
+
+    def _heartbeat_job(self, name: str, scheduler: BackgroundScheduler) -> None:
+        """One turn of the heartbeat ``name``, then its next when it says (none once the
+        config no longer has it). A turn never raises, and a service that does not answer
+        holds up this job alone, for its timeout at most."""
+        next_at = self.heartbeats.beat(name)
+        if next_at is None or self.stopping.is_set():
+            return
+        schedule_once(scheduler, self._heartbeat_job, f"{HEARTBEAT_JOB}:{name}", next_at,
+                      [name, scheduler])
+
+    def _schedule_heartbeats(self, scheduler: BackgroundScheduler) -> None:
+        """One job per heartbeat, its first turn now; called at start and after a reload
+        (a removed heartbeat's job ends at its next turn, a new one starts now)."""
+        scheduled = {job.id for job in scheduler.get_jobs()}
+        for name in self.heartbeats.names:
+            if f"{HEARTBEAT_JOB}:{name}" not in scheduled:
+                schedule_once(scheduler, self._heartbeat_job, f"{HEARTBEAT_JOB}:{name}",
+                              self.now(), [name, scheduler])
 
     # --- reload ------------------------------------------------------------------------
 
@@ -253,7 +279,8 @@ class Daemon:
         channels = list(self.deliverer.senders) if self.deliverer else []
         scheduler = BackgroundScheduler(
             timezone=UTC,
-            executors={"default": {"type": "threadpool", "max_workers": 8 + len(channels)}},
+            executors={"default": {"type": "threadpool",
+                                   "max_workers": 8 + len(channels) + len(self.heartbeats.names)}},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
         )
         for monitor in self.monitors:
@@ -264,6 +291,7 @@ class Daemon:
         scheduler.add_job(self.check_clock, "interval",
                           seconds=CLOCK_CHECK_INTERVAL.total_seconds(), id="clock")
         self._schedule_delivery(scheduler)
+        self._schedule_heartbeats(scheduler)
 
         def stop(signum: int, _frame: FrameType | None) -> None:
             log.info("stopping", signal=signal.Signals(signum).name)
@@ -285,6 +313,7 @@ class Daemon:
             dns_checks=len(self.config.dns),
             http_checks=len(self.config.http),
             channels=channels,
+            heartbeats=self.heartbeats.names,
             ping_mode="raw" if self.privileged else "unprivileged",
         )
         try:
@@ -293,11 +322,17 @@ class Daemon:
                     self.reload_requested.clear()
                     if self.reload():
                         self._schedule_delivery(scheduler)
+                        self._schedule_heartbeats(scheduler)
         finally:
             notify.notify("STOPPING=1", "STATUS=stopping: finishing the cycles")
             scheduler.shutdown(wait=True)  # lets the running cycles (and sends) finish
             self.store.shutdown(self.now())
+            # The heartbeats' last word and the outbox's flush, side by side.
+            last_word = threading.Thread(target=self.heartbeats.stop, args=[FLUSH_SECONDS],
+                                         daemon=True)
+            last_word.start()
             self.flush()
+            last_word.join(FLUSH_SECONDS)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         for monitor in self.monitors:

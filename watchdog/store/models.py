@@ -30,6 +30,7 @@ from sqlmodel import Field, SQLModel
 
 from watchdog.vocabulary import (
     ATTEMPT_OUTCOMES,
+    HEARTBEAT_SIGNALS,
     INCIDENT_EVENT_KINDS,
     LINK_STATES,
     OUTAGE_KINDS,
@@ -421,3 +422,35 @@ class DeliveryAttempt(SQLModel, table=True):
     server: str | None = None
     reply: str | None = None
     error: str | None = None
+
+
+class HeartbeatPing(SQLModel, table=True):
+    """The last heartbeat of each ``[[heartbeat]]`` (the dead-man's switch), by its name.
+
+    One row per heartbeat, rewritten at each send: not a message (nothing is kept to send
+    later), the record ``watchdog status`` and ``/metrics`` read. ``host`` is the service's
+    ``scheme://host:port``, never the URL's path or query (the secret). ``state`` is the state
+    reported (NULL for a start or a note); ``ok`` whether the service took it, ``answer`` what
+    it said and ``error`` why it did not count; ``last_ok_at`` the last one it took.
+    ``reported_outage_id`` is the newest outage whose summary was delivered (or, for a new
+    heartbeat, the newest before it began): the next recovery reports the outages after it.
+    """
+
+    __tablename__ = "heartbeat_ping"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_heartbeat_ping_name"),
+        _one_of("signal", HEARTBEAT_SIGNALS),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    style: str
+    host: str
+    sent_at: datetime
+    signal: str
+    state: str | None = None
+    ok: bool
+    answer: str = ""
+    error: str | None = None
+    last_ok_at: datetime | None = None
+    reported_outage_id: int | None = None

@@ -29,7 +29,7 @@ from watchdog.store.timetext import from_text, to_text
 from watchdog.vocabulary import DEFAULT_LINK, LinkState, OutageKind
 
 REQUIRED_TABLES = frozenset({"state_interval", "outage", "blip", "target", "link",
-                             "maintenance_window"})
+                             "maintenance_window", "heartbeat_ping"})
 UPTIME_WINDOWS: tuple[tuple[str, timedelta], ...] = (
     ("24h", timedelta(hours=24)),
     ("7d", timedelta(days=7)),

@@ -1,5 +1,5 @@
 """Fixtures for the channel tests: a test CA, real SMTP and HTTP servers, dead ports, and the
-daemon's store for a module's ``config``."""
+daemon's store and delivery for a module's ``config``."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ import trustme
 
 from testbed.servers.http_receiver import HttpReceiver
 from testbed.servers.smtp_server import CERT_NAMES, HOST, SmtpServer
-from tests.store.store_helpers import T0
+from tests.store.store_helpers import T0, at
 from watchdog.config import Config
+from watchdog.config.zone import site_zone
+from watchdog.delivery.senders import build_senders
+from watchdog.delivery.worker import Deliverer
 from watchdog.incidents.service import IncidentService
 from watchdog.store.writer import Store
 from watchdog.vocabulary import DEFAULT_LINK
@@ -145,6 +148,24 @@ def store(config: Config) -> Iterator[Store]:
         opened.on_resume = service.after_resume
         opened.resume(T0, timedelta(seconds=2), link=DEFAULT_LINK)
         yield opened
+
+
+# deliver(channel, seconds): one delivery pass of the channel at T0 + seconds; how many sent.
+Deliver = Callable[[str, float], int]
+
+
+@pytest.fixture
+def deliver(config: Config, store: Store) -> Deliver:
+    """``Deliver`` through the real senders of the test's ``config``, at the fake time given."""
+    moment = [T0]
+    deliverer = Deliverer(store, build_senders(config, site_zone(config)),
+                          now=lambda: moment[0])
+
+    def run(channel: str, seconds: float) -> int:
+        moment[0] = at(seconds)
+        return deliverer.deliver(channel)
+
+    return run
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import stat
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -19,22 +18,16 @@ from pathlib import Path
 import pytest
 import structlog
 
+from tests.channels.conftest import Deliver
 from tests.config.test_config import EXAMPLE, MINIMAL, problems_of, write
 from tests.incidents.conftest import query
 from tests.incidents.test_lifecycle import down, tick, up
-from tests.store.store_helpers import T0, at
 from watchdog.channels.command_notify import CommandNotifyConfig
 from watchdog.channels.command_ticket import CommandTicketConfig
 from watchdog.cli import main
 from watchdog.config import Config, dump_config, load_config
-from watchdog.config.zone import site_zone
-from watchdog.delivery.senders import build_senders
-from watchdog.delivery.worker import Deliverer
 from watchdog.incidents.routing import notify_channels, ticket_backends
 from watchdog.store.writer import Store
-
-# deliver(channel, seconds): one delivery pass of the channel at T0 + seconds; how many sent.
-Deliver = Callable[[str, float], int]
 
 RECORDER = """#!/bin/sh
 # One run: stdin to RUNS/N.in, the environment to RUNS/N.env, then the Nth scripted status.
@@ -113,20 +106,6 @@ def config(tmp_path: Path, sms: Recorder, helpdesk: Recorder) -> Config:
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     text = MINIMAL + CHANNELS.format(recorder=script, sms=sms.runs, helpdesk=helpdesk.runs)
     return load_config(write(tmp_path, text))
-
-
-@pytest.fixture
-def deliver(config: Config, store: Store) -> Deliver:
-    """``Deliver`` through the config's real senders, at the fake time it is given."""
-    moment = [T0]
-    deliverer = Deliverer(store, build_senders(config, site_zone(config)),
-                          now=lambda: moment[0])
-
-    def run(channel: str, seconds: float) -> int:
-        moment[0] = at(seconds)
-        return deliverer.deliver(channel)
-
-    return run
 
 
 def outbox(store: Store) -> list[tuple[object, ...]]:

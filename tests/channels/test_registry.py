@@ -152,7 +152,7 @@ def test_its_table_is_checked_like_every_other(tmp_path: Path, pager: Pager) -> 
         'write it as "+33600000000"']
     (unknown,) = problems_of(tmp_path, MINIMAL + "[[notify.sms]]\nname = \"x\"\n")
     assert unknown.endswith(
-        "notify.sms: unknown key; (allowed here: email, webhook, command, pager)")
+        "notify.sms: unknown key; (allowed here: email, webhook, command, apprise, pager)")
 
 
 def test_it_gets_the_events_it_lists(config: Config) -> None:

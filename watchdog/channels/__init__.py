@@ -5,7 +5,8 @@ Providers, one module each, registered once in ``registry``, behind the contract
 
 - ``email_ticket`` (``[[tickets.email]]``), ``rest_ticket`` (``[[tickets.rest]]``),
   ``command_ticket`` (``[[tickets.command]]``), ``email_notify`` (``[[notify.email]]``),
-  ``webhook_notify`` (``[[notify.webhook]]``), ``command_notify`` (``[[notify.command]]``);
+  ``webhook_notify`` (``[[notify.webhook]]``), ``command_notify`` (``[[notify.command]]``),
+  ``apprise_notify`` (``[[notify.apprise]]``: apprise's services, its library loaded to send);
 - ``mail``: what the two email providers share (the ``[[smtp]]`` relay, threading);
 - ``command``: what the two command providers share (the program's input and variables).
 

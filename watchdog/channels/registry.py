@@ -102,6 +102,7 @@ PROVIDERS = (
     "email_notify",  # [[notify.email]]
     "webhook_notify",  # [[notify.webhook]]
     "command_notify",  # [[notify.command]]
+    "apprise_notify",  # [[notify.apprise]]
 )
 
 for _module in PROVIDERS:

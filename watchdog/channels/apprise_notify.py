@@ -182,13 +182,14 @@ class AppriseNotifySender:
                     f"URL {index + 1} of notify.apprise {self.name!r} ({scheme(url)}://...) is "
                     "not one apprise can use; fix it where the URLs are kept (see apprise's "
                     "documentation for that service)", permanent=True, server=self.server)
-            result = client.notify(body=body, title=title, notify_type=kind,
-                                   body_format="text", timeout=self.timeout)
-            replies.append(f"{scheme(url)}: {result.status.name}")
-            if result:
-                done.add(index)
-            else:
-                failures.append(f"{scheme(url)}: {self._words(result, url)}")
+            # A result may keep its log in a temporary file: closed once read.
+            with client.notify(body=body, title=title, notify_type=kind, body_format="text",
+                               timeout=self.timeout) as result:
+                replies.append(f"{scheme(url)}: {result.status.name}")
+                if result:
+                    done.add(index)
+                else:
+                    failures.append(f"{scheme(url)}: {self._words(result, url)}")
         if failures:
             self._remember(outgoing.key, done)
             delivered = f"; {len(done)} of {len(self.urls)} took it" if done else ""

@@ -189,7 +189,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(KILL_GRACE)
     _signal_group(process, signal.SIGKILL)
-    process.wait()
+    # A process stuck in the kernel (a modem's driver) may outlive even SIGKILL for a while:
+    # the channel does not wait for it (subprocess reaps it later).
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(KILL_GRACE)
 
 
 def _signal_group(process: subprocess.Popen[bytes], signal_number: int) -> None:

@@ -12,6 +12,8 @@
 #   SERVICE_PYTHON  the Python (3.11 or later) the service's virtual environment is made from;
 #                   default: the distribution's /usr/bin/python3.X, which every user can run
 #   PING_RAW        auto (default), yes or no: add the CAP_NET_RAW drop-in (see ping-raw.conf)
+#   EXTRAS          optional features to install with it, comma-separated: apprise (the
+#                   [[notify.apprise]] channel); give them again at each upgrade
 #   BINDIR UNITDIR SYSUSERSDIR TMPFILESDIR   where the command link and the systemd files go
 #                   (defaults below: the administrator's /usr/local; a distribution package
 #                   would pass /usr/lib/...)
@@ -39,6 +41,7 @@ DESTDIR=${DESTDIR:-}
 DESTDIR=${DESTDIR%/}
 PURGE=${PURGE:-0}
 PING_RAW=${PING_RAW:-auto}
+EXTRAS=${EXTRAS:-}
 # The overflow uid ("nobody"), unprivileged everywhere: if it can run the interpreter, so can
 # the service user (nothing of an interpreter belongs to the service's group).
 NOBODY_ID=65534
@@ -171,7 +174,8 @@ build_venv() {  # PYTHON
     copy_source "$SCRATCH/src"
     say "installing the package and its dependencies into $PREFIX"
     # -qq: errors only (pip's warnings about this machine's index settings are noise here).
-    "$stage/bin/python" -m pip install -qq --disable-pip-version-check "$SCRATCH/src"
+    "$stage/bin/python" -m pip install -qq --disable-pip-version-check \
+        "$SCRATCH/src${EXTRAS:+[$EXTRAS]}"
     # It names the scratch copy, gone after the install; without it the package is a plain one.
     rm -f "$stage"/lib/python3*/site-packages/connectivity_watchdog-*.dist-info/direct_url.json
     # The environment was made at "$stage": point its scripts at where it will live.

@@ -1,4 +1,5 @@
-"""Fixtures for the channel tests: a test CA, real SMTP and HTTP servers, dead ports."""
+"""Fixtures for the channel tests: a test CA, real SMTP and HTTP servers, dead ports, and the
+daemon's store and delivery for a module's ``config``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import ssl
 import threading
 import traceback
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,14 @@ import trustme
 
 from testbed.servers.http_receiver import HttpReceiver
 from testbed.servers.smtp_server import CERT_NAMES, HOST, SmtpServer
+from tests.store.store_helpers import T0, at
+from watchdog.config import Config
+from watchdog.config.zone import site_zone
+from watchdog.delivery.senders import build_senders
+from watchdog.delivery.worker import Deliverer
+from watchdog.incidents.service import IncidentService
+from watchdog.store.writer import Store
+from watchdog.vocabulary import DEFAULT_LINK
 
 # Every test that expects a timeout uses this one, and expects the error within TIMEOUT + SLACK.
 TIMEOUT = 0.3
@@ -126,6 +136,36 @@ def hang_up_port() -> Iterator[int]:
         yield int(listener.getsockname()[1])
         stopping.set()
         thread.join(timeout=1)
+
+
+@pytest.fixture
+def store(config: Config) -> Iterator[Store]:
+    """The daemon's store for the test's ``config`` (a fixture of its module), with the
+    incident service attached as ``watchdog run`` wires it, resumed at ``T0``."""
+    with Store.open(config.storage.database) as opened:
+        service = IncidentService(config)
+        opened.on_cycle = service.after_cycle
+        opened.on_resume = service.after_resume
+        opened.resume(T0, timedelta(seconds=2), link=DEFAULT_LINK)
+        yield opened
+
+
+# deliver(channel, seconds): one delivery pass of the channel at T0 + seconds; how many sent.
+Deliver = Callable[[str, float], int]
+
+
+@pytest.fixture
+def deliver(config: Config, store: Store) -> Deliver:
+    """``Deliver`` through the real senders of the test's ``config``, at the fake time given."""
+    moment = [T0]
+    deliverer = Deliverer(store, build_senders(config, site_zone(config)),
+                          now=lambda: moment[0])
+
+    def run(channel: str, seconds: float) -> int:
+        moment[0] = at(seconds)
+        return deliverer.deliver(channel)
+
+    return run
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ import structlog
 from tests.config.test_config import MINIMAL, problems_of, write
 from tests.incidents.conftest import query
 from tests.incidents.test_lifecycle import down, up
-from tests.store.store_helpers import T0, at
+from tests.store.store_helpers import at
 from watchdog.channels import registry
 from watchdog.channels.errors import DeliveryError
 from watchdog.channels.provider import (
@@ -38,9 +38,8 @@ from watchdog.delivery.senders import build_senders
 from watchdog.delivery.worker import Deliverer
 from watchdog.errors import EX_USAGE
 from watchdog.incidents.routing import notify_channels
-from watchdog.incidents.service import IncidentService
 from watchdog.store.writer import Store
-from watchdog.vocabulary import DEFAULT_LINK, NotifyEvent
+from watchdog.vocabulary import NotifyEvent
 
 PAGER = """
 [storage]
@@ -127,17 +126,6 @@ def config(tmp_path: Path, pager: Pager) -> Config:
     return load_config(write(tmp_path, MINIMAL + PAGER))
 
 
-@pytest.fixture
-def store(config: Config) -> Iterator[Store]:
-    """The daemon's store with the incident service attached, as ``watchdog run`` wires it."""
-    with Store.open(config.storage.database) as opened:
-        service = IncidentService(config)
-        opened.on_cycle = service.after_cycle
-        opened.on_resume = service.after_resume
-        opened.resume(T0, timedelta(seconds=2), link=DEFAULT_LINK)
-        yield opened
-
-
 def outbox(store: Store) -> list[tuple[object, ...]]:
     return query(store, "SELECT channel, event, status, attempts, last_error FROM outbox "
                         "ORDER BY id")
@@ -163,7 +151,8 @@ def test_its_table_is_checked_like_every_other(tmp_path: Path, pager: Pager) -> 
         f"{file}: notify.pager[0].number: '0600000000' is not an international number; "
         'write it as "+33600000000"']
     (unknown,) = problems_of(tmp_path, MINIMAL + "[[notify.sms]]\nname = \"x\"\n")
-    assert unknown.endswith("notify.sms: unknown key; (allowed here: email, webhook, pager)")
+    assert unknown.endswith(
+        "notify.sms: unknown key; (allowed here: email, webhook, command, apprise, pager)")
 
 
 def test_it_gets_the_events_it_lists(config: Config) -> None:

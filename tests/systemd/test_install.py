@@ -411,7 +411,7 @@ def test_installing_again_upgrades_and_keeps_config_and_data(installed: Installe
     (state / "keep-me").write_text("data")
     old = installed.at(PREFIX).stat().st_ino
     started = time.monotonic()
-    result = make("install", installed.root)
+    result = make("install", installed.root, EXTRAS="apprise")
     print(f"make install again (upgrade): {time.monotonic() - started:.1f} s")
     assert "kept the existing" in result.stdout
     assert config.read_text().endswith("# edited by the administrator\n")
@@ -422,6 +422,8 @@ def test_installing_again_upgrades_and_keeps_config_and_data(installed: Installe
     assert not installed.at(Path(f"{PREFIX}.new")).exists()
     assert not installed.at(Path(f"{PREFIX}.old")).exists()
     run(installed.python, "-m", "watchdog", "--version")
+    # The optional extra asked for came with it (the [[notify.apprise]] channel's library).
+    run(installed.python, "-c", "import apprise")
 
 
 def test_uninstall_keeps_config_and_data_unless_purge(installed: Installed) -> None:

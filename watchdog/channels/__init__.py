@@ -4,8 +4,11 @@ Providers, one module each, registered once in ``registry``, behind the contract
 ``provider`` (config class, sender, error classification):
 
 - ``email_ticket`` (``[[tickets.email]]``), ``rest_ticket`` (``[[tickets.rest]]``),
-  ``email_notify`` (``[[notify.email]]``), ``webhook_notify`` (``[[notify.webhook]]``);
-- ``mail``: what the two email providers share (the ``[[smtp]]`` relay, threading).
+  ``command_ticket`` (``[[tickets.command]]``), ``email_notify`` (``[[notify.email]]``),
+  ``webhook_notify`` (``[[notify.webhook]]``), ``command_notify`` (``[[notify.command]]``),
+  ``apprise_notify`` (``[[notify.apprise]]``: apprise's services, its library loaded to send);
+- ``mail``: what the two email providers share (the ``[[smtp]]`` relay, threading);
+- ``command``: what the two command providers share (the program's input and variables).
 
 Transports: how one already-rendered message reaches a server. Each either returns what the
 receiver answered and where (the proof of delivery: the server, its reply), or raises
@@ -16,6 +19,8 @@ for the outbox's last_error, ``retry_after`` is the receiver's requested wait wh
 - ``smtp``: ``build_email``, ``make_message_id``, ``send_email(SmtpSettings, message)`` →
   ``SmtpReceipt``.
 - ``webhook``: ``post_json(WebhookSettings, body, idempotency_key=, now=)``, ``extract``.
+- ``process``: ``run_program(ProgramSettings, text, fields)`` → ``ProgramReceipt``: a local
+  program, no shell, its exit status the verdict (0 sent, 75 retry, other refused).
 
 The transports' names below are loaded on first use: the registry is read with the config by
 every command, and ``watchdog status`` must not pay for smtplib, ssl or requests.

@@ -98,8 +98,11 @@ def tables_type(base: type[TablesT]) -> type[TablesT]:
 PROVIDERS = (
     "email_ticket",  # [[tickets.email]]
     "rest_ticket",  # [[tickets.rest]]
+    "command_ticket",  # [[tickets.command]]
     "email_notify",  # [[notify.email]]
     "webhook_notify",  # [[notify.webhook]]
+    "command_notify",  # [[notify.command]]
+    "apprise_notify",  # [[notify.apprise]]
 )
 
 for _module in PROVIDERS:

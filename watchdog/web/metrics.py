@@ -20,7 +20,6 @@ from typing import Final
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 
@@ -30,8 +29,9 @@ from watchdog.store.metrics_reader import read_link_figures, read_outbox_queues
 from watchdog.store.reader import read_status
 from watchdog.vocabulary import AVAILABLE_STATES, LINK_STATES
 
-# The classic text format (0.0.4): what every Prometheus since 2.0 reads.
-CONTENT_TYPE: Final = CONTENT_TYPE_PLAIN_0_0_4
+# The classic text format (0.0.4), which generate_latest writes: every Prometheus since 2.0
+# reads it (newer clients announce "version=1.0.0", unknown to older servers).
+CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
 
 #: Every series the collector exposes: name (as scraped), labels, help. The README lists it.
 METRICS: Final[tuple[tuple[str, str, str], ...]] = (

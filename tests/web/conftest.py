@@ -60,9 +60,14 @@ def site_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     return load_config(path)
 
 
+# What the daemon writes for such a cut (its cause, as `watchdog status` shows it).
+CAUSE_DOWN = "the gateway 192.168.1.1 answers but 3 of 3 internet targets do not answer"
+
+
 def _record(store: Store, when: datetime, state: str | None = None, kind: str | None = None,
             *, ok: bool = True, rtt_ms: float = 20.0) -> None:
-    changes = [transition(state, when, kind)] if state else []  # type: ignore[arg-type]
+    cause = CAUSE_DOWN if state == "down" else f"every target answers ({state})"
+    changes = [transition(state, when, kind, cause)] if state else []  # type: ignore[arg-type]
     store.record_cycle(cycle(when, ok=ok, rtt_ms=rtt_ms), changes, [], when, link=DEFAULT_LINK)
 
 

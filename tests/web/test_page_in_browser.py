@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.browser import watch
+from tests.web.conftest import CAUSE_DOWN
 from watchdog.web.page import BAR_DAYS
 from watchdog.web.server import WebServer
 
@@ -28,7 +29,7 @@ def test_the_status_page_renders_in_chromium(web: WebServer, browser: Any, tmp_p
     assert problems == []
     assert page.inner_text("#headline") == headline
     assert page.locator("#state").get_attribute("data-state") == "down"
-    assert "test: down" in page.inner_text("#cause")
+    assert page.inner_text("#cause") == CAUSE_DOWN
     assert "WD-2026-0002" in page.inner_text("#done")
     assert page.inner_text("[data-window='24h'] .value") == uptime
     assert page.locator("#days svg g.day").count() == BAR_DAYS

@@ -18,7 +18,7 @@ def test_it_says_the_state_since_when_and_what_has_been_done(site: Config) -> No
     # Paris is UTC+1 in November: the outage began at 09:00 local.
     assert "since 2026-11-20 09:00:00 CET (for 3 h)" in html
     assert "Ticket WD-2026-0002 opened 2026-11-20 09:05:00 CET" in html
-    assert f"provider&#39;s reference {PROVIDER_REF}" in html
+    assert f"provider&#x27;s reference {PROVIDER_REF}" in html
     assert "The watchdog is running; last cycle 1 s ago." in html
     assert re.search(r'data-window="24h">\s*<div class="muted">Uptime, last 24h</div>\s*'
                      r'<div class="value">87\.500 %</div>', html)

@@ -10,7 +10,6 @@ same on three years of history as on one month. The day-by-day arithmetic is the
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -177,7 +176,8 @@ def _done(incident: TicketRow | None, write: Writer, words: dict[str, str]) -> l
 
 
 def gather(config: Config, request: PageRequest, now: datetime) -> dict[str, Any]:
-    """Everything the template shows, read at ``now``. Raises ``DatabaseError``."""
+    """Everything the page shows (``html.page_html`` writes it), read at ``now``. Raises
+    ``DatabaseError``."""
     path = config.storage.database
     zone = site_zone(config)
     link = request.link
@@ -267,25 +267,8 @@ def gather(config: Config, request: PageRequest, now: datetime) -> dict[str, Any
     }
 
 
-@functools.cache
-def _template() -> Any:
-    import jinja2
-
-    environment = jinja2.Environment(
-        loader=jinja2.PackageLoader("watchdog", "web/templates"),
-        autoescape=True, undefined=jinja2.StrictUndefined,
-        trim_blocks=True, lstrip_blocks=True,
-    )
-    return environment.get_template("status.html.j2")
-
-
 def render(config: Config, request: PageRequest, now: datetime) -> str:
     """The status page's HTML. Raises ``DatabaseError`` when the database cannot be read."""
-    import markupsafe
+    from watchdog.web.html import page_html
 
-    data = gather(config, request, now)
-    for key in ("bars", "chart_day", "chart_month"):
-        if data[key] is not None:
-            data[key] = markupsafe.Markup(data[key])  # built and escaped by charts
-    rendered: str = _template().render(**data)
-    return rendered
+    return page_html(gather(config, request, now))

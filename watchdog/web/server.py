@@ -14,9 +14,9 @@ serving), and the work per request is bounded:
 - a connection lives at most ``CONNECTION_SECONDS`` whatever the client does (a slow client
   sending a byte at a time is cut off), one request per connection (HTTP/1.0), the request
   line and headers within the standard library's limits (64 KiB, 100 headers);
-- what reads the database (a page, a scrape) is rendered by one request at a time and kept
-  for a second or a few (``PAGE_SECONDS``, ``METRICS_SECONDS``): a flood of requests costs
-  one render per period, the rest are copies;
+- what reads the database (a page, a scrape) is rendered in one thread, one at a time, and
+  kept for a second or a few (``PAGE_SECONDS``, ``METRICS_SECONDS``): a flood of requests
+  costs one render per period, the rest are copies;
 - the month's report is built by a child process (``watchdog report --format html``), one at
   a time, kept ``REPORT_SECONDS``: the daemon never loads the report's libraries nor spends
   its CPU time on it.
@@ -25,6 +25,8 @@ serving), and the work per request is bounded:
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import re
 import socket
 import socketserver
@@ -34,6 +36,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
@@ -50,6 +53,8 @@ if TYPE_CHECKING:
 
 log = get_logger("watchdog.web")
 
+# Threads serving connections (reading requests, writing answers); renders happen in one
+# thread of their own (``RenderCache``).
 WORKERS: Final = 4
 MAX_CONNECTIONS: Final = 32
 CONNECTION_SECONDS: Final = 10.0
@@ -90,34 +95,69 @@ class Busy(Exception):
 
 
 class RenderCache:
-    """Answers kept for a few seconds, rendered one at a time (bounded CPU per period)."""
+    """Answers kept for a few seconds, each rendered by the cache's one thread.
 
-    def __init__(self, entries: int = CACHE_ENTRIES) -> None:
-        self._lock = threading.Lock()
+    One thread bounds the CPU time (one render at a time, whatever the number of requests)
+    and the memory: every read and render allocates in that thread's malloc arena, where
+    four workers rendering in turn would each grow an arena of their own (~0.5 MB each).
+    """
+
+    def __init__(self, name: str, entries: int = CACHE_ENTRIES) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._entries: dict[Any, tuple[float, bytes]] = {}
         self._size = entries
 
     def get(self, key: Any, seconds: float, produce: Callable[[], bytes]) -> bytes:
         """The answer kept for ``key`` if younger than ``seconds``, else ``produce()`` (kept).
 
-        Raises ``Busy`` when another render holds the lock for longer than ``RENDER_WAIT``,
-        and whatever ``produce`` raises (nothing is kept then)."""
-        if not self._lock.acquire(timeout=RENDER_WAIT):
-            raise Busy
+        Raises ``Busy`` when the renders before it take longer than ``RENDER_WAIT``, and
+        whatever ``produce`` raises (nothing is kept then)."""
         try:
-            now = time.monotonic()
-            kept = self._entries.get(key)
-            if kept is not None and kept[0] > now:
-                return kept[1]
+            return self._thread.submit(self._get, key, seconds, produce).result(
+                timeout=RENDER_WAIT)
+        except FutureTimeout:
+            raise Busy from None
+
+    def _get(self, key: Any, seconds: float, produce: Callable[[], bytes]) -> bytes:
+        now = time.monotonic()
+        kept = self._entries.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        try:
             body = produce()
-            if seconds > 0:
-                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
-                if len(self._entries) >= self._size:
-                    self._entries.pop(min(self._entries, key=lambda k: self._entries[k][0]))
-                self._entries[key] = (time.monotonic() + seconds, body)
-            return body
         finally:
-            self._lock.release()
+            _give_back_memory()
+        if seconds > 0:
+            self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            if len(self._entries) >= self._size:
+                self._entries.pop(min(self._entries, key=lambda k: self._entries[k][0]))
+            self._entries[key] = (time.monotonic() + seconds, body)
+        return body
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True, cancel_futures=True)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, or None on a C library without it."""
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):
+        return None
+    return trim
+
+
+def _give_back_memory() -> None:
+    """Hand the memory a render freed back to the system.
+
+    A render reads a few thousand rows and builds a page: a peak of a megabyte or two, freed
+    at once, that glibc would keep in the render thread's arena for good. Trimming after each
+    render (at most one every ``PAGE_SECONDS``) keeps the daemon's resident set what it is
+    between renders."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def monthly_report(config: Config, label: str) -> bytes:
@@ -170,8 +210,8 @@ class WebServer:
         self.metrics_seconds = metrics_seconds
         self.report = report
         self.metrics: MetricsPage = MetricsPage(WatchdogCollector(config, now, heartbeat_sent))
-        self.renders = RenderCache()
-        self.reports = RenderCache()
+        self.renders = RenderCache("web-render")
+        self.reports = RenderCache("web-report")
         self._server: _HttpServer | None = None
         self._threads: list[threading.Thread] = []
         self._logged_at = float("-inf")
@@ -283,6 +323,8 @@ class WebServer:
         server.drop_all()
         server.pool.shutdown(wait=True, cancel_futures=True)
         server.server_close()
+        self.renders.close()
+        self.reports.close()
         for thread in self._threads:
             thread.join(timeout=2.0)
         self._server = None

@@ -60,6 +60,7 @@ PAGE_WORDS: Final[dict[str, dict[str, str]]] = {
         "other_links": "Links",
         "language": "Français",
         "other_language": "fr",
+        "colon": ":",
     },
     "fr": {
         "page_title": "Lien internet",
@@ -113,6 +114,8 @@ PAGE_WORDS: Final[dict[str, dict[str, str]]] = {
         "other_links": "Liens",
         "language": "English",
         "other_language": "en",
+        # French puts a (narrow) space before the colon.
+        "colon": "\u202f:",
     },
 }
 

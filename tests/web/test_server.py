@@ -211,3 +211,13 @@ def test_the_daemon_without_web_never_imports_prometheus_client() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=30, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_every_series_scraped_is_documented(web: WebServer) -> None:
+    from watchdog.web.metrics import METRICS
+
+    documented = {name for name, _labels, _text in METRICS}
+    scraped = {key.split("{")[0] for key in metrics_of(web) if key.startswith("watchdog_")}
+    assert scraped <= documented
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert [name for name in documented if f"| `{name}` |" not in readme] == []

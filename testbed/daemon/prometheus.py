@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from testbed.lab.http_client import get_json
+from testbed.daemon.waiting import poll_until
+from testbed.lab.http_client import get, get_json
 from testbed.lab.network import LabNetwork
 
 PROMETHEUS_PORT = 9090
 SCRAPE_SECONDS = 1
+READY_TIMEOUT = 30.0
 
 
 def prometheus_available() -> str | None:
@@ -49,13 +51,16 @@ class LabPrometheus:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> LabPrometheus:
-        """Start it and wait until it accepts connections."""
+        """Start it and wait until it is ready (it answers 503 while its storage opens)."""
         self.process = self.lab.start_listener(
             "office", ["prometheus", f"--config.file={self.config}",
                        f"--storage.tsdb.path={self.work / 'data'}",
                        f"--web.listen-address=127.0.0.1:{PROMETHEUS_PORT}",
                        "--log.level=warn"],
             "127.0.0.1", PROMETHEUS_PORT, output=self.log, timeout=30)
+        poll_until(lambda: get(self.lab, "office", "127.0.0.1", PROMETHEUS_PORT,
+                               "/-/ready")[0] == 200, timeout=READY_TIMEOUT,
+                   what="Prometheus to be ready", describe=self.output)
         return self
 
     def stop(self) -> None:

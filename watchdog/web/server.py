@@ -99,7 +99,7 @@ class RenderCache:
 
     One thread bounds the CPU time (one render at a time, whatever the number of requests)
     and the memory: every read and render allocates in that thread's malloc arena, where
-    four workers rendering in turn would each grow an arena of their own (~0.5 MB each).
+    workers rendering in turn would each grow an arena of their own.
     """
 
     def __init__(self, name: str, entries: int = CACHE_ENTRIES) -> None:

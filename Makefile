@@ -6,8 +6,11 @@ CONFIG ?= config/watchdog.toml
 # What the tests run, as COMMAND:DEBIAN-PACKAGE: network namespaces and faults (ip, nft), sysctl,
 # the unit's checks (systemd-analyze, -sysusers, -tmpfiles), what the install test uses to
 # play the service's accounts in a namespace of its own (useradd..., runuser, setpriv, unshare),
-# and the browser the HTML report is opened and printed in (chromium, driven by Playwright).
+# the browser the HTML report and the status page are opened in (chromium, driven by
+# Playwright), and Prometheus (prometheus, promtool) and Alertmanager's amtool, which scrape
+# the daemon and check contrib/prometheus.
 TEST_COMMANDS := ip:iproute2 nft:nftables sysctl:procps pgrep:procps chromium:chromium \
+	prometheus:prometheus promtool:prometheus amtool:prometheus-alertmanager \
 	systemd-analyze:systemd systemd-sysusers:systemd systemd-tmpfiles:systemd \
 	useradd:passwd groupadd:passwd userdel:passwd groupdel:passwd \
 	runuser:util-linux setpriv:util-linux unshare:util-linux getent:libc-bin

@@ -208,11 +208,13 @@ def explain(database: Path, outage: OutageRow, intervals: Sequence[Interval],
 
 
 @contextmanager
-def daemon_at_defaults(work: Path) -> Iterator[tuple[Lab, LabDaemon]]:
+def daemon_at_defaults(work: Path, **overrides: Any) -> Iterator[tuple[Lab, LabDaemon]]:
     """A lab and the real daemon in its office at the shipped default schedule and detection
-    (only the lab's targets and the database differ), started and recorded ``up``."""
+    (only the lab's targets and the database differ, and the config's tables ``overrides``
+    gives, as ``Lab.write_config`` takes them), started and recorded ``up``."""
     with Lab() as lab:
-        config = lab.write_config(work / "watchdog.toml", schedule=None, detection=None)
+        config = lab.write_config(work / "watchdog.toml", schedule=None, detection=None,
+                                  **overrides)
         with LabDaemon(lab, config) as daemon:
             check_default_settings(daemon.settings)
             daemon.start()

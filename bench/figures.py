@@ -63,6 +63,12 @@ ROWS: dict[str, tuple[str, str, str]] = {
                          "500 in ≤ 1.5 s, 0 false loss"),
     "targets.raw": ("targets per cycle (raw sockets)", "same, raw sockets",
                     "500 in ≤ 1.5 s, 0 false loss"),
+    "web.response": ("status page and `/metrics` response time",
+                     "real HTTP client, nothing kept between requests, median of 50 each, "
+                     "on 1 month / 1 year / 3 years of history", "≤ 50 ms median on 1 year"),
+    "web.memory": ("daemon RSS with `[web]` on",
+                   "median VmRSS over 1 min, lab, defaults, [web] on (page every 5 s, scrape "
+                   "every 1 s) against off", "≤ 5 MB more than without"),
 }
 
 
@@ -281,3 +287,32 @@ def format_table(figures: Sequence[Figure], *, markdown: bool = False) -> str:
 
     return "\n".join([line(headers), "  ".join("-" * w for w in widths),
                       *(line(row) for row in plain)]).rstrip()
+
+
+def web_response_figure(rows: Sequence[Any]) -> Figure:
+    """The page's and /metrics' medians per history (``web.ResponseRow``), judged on the year
+    (the longest history when no year was measured)."""
+    from bench.web import TARGET_MS
+
+    judged = next((row for row in rows if row.days == 365), rows[-1])
+    text = " · ".join(f"{label(row.days)}: page {row.page.median_ms:.1f} ms (p95 "
+                      f"{row.page.p95_ms:.1f}), /metrics {row.metrics.median_ms:.1f} ms (p95 "
+                      f"{row.metrics.p95_ms:.1f})" for row in rows)
+    ok = max(judged.page.median_ms, judged.metrics.median_ms) <= TARGET_MS
+    return figure("web.response", text, judge(ok),
+                  how=f"real HTTP client, nothing kept between requests, median of "
+                      f"{judged.page.requests} each, on "
+                      + " / ".join(label(row.days) for row in rows) + " of history",
+                  page_ms=[row.page.median_ms for row in rows],
+                  metrics_ms=[row.metrics.median_ms for row in rows])
+
+
+def web_memory_figure(off: Any, on: Any) -> Figure:
+    """RSS with [web] on against off (``web.MemoryRun``s)."""
+    from bench.web import TARGET_EXTRA_MB
+
+    extra = round(on.median_mb - off.median_mb, 2)
+    served = sum(count for key, count in on.answers.items() if key.endswith(" 200"))
+    return figure("web.memory", f"{on.median_mb} MB on, {off.median_mb} MB off: {extra:+.2f} "
+                  f"MB ({served} requests served)", judge(extra <= TARGET_EXTRA_MB),
+                  extra_mb=extra, on_mb=on.median_mb, off_mb=off.median_mb)

@@ -53,6 +53,11 @@ PARTS: tuple[Part, ...] = (
          ("status.status", "status.report", "status.html"), needs_root=False),
     Part("targets", "targets per cycle", 2, "alone", 20, 5,
          ("targets.datagram", "targets.raw")),
+    # The daemon's memory with [web] on and off: two lab runs, beside the SIGKILLs.
+    Part("web.memory", "daemon memory with [web] on and off", 1, "kills", 180, 60,
+         ("web.memory",)),
+    Part("web.response", "status page and /metrics response time", 2, "alone", 40, 15,
+         ("web.response",), needs_root=False),
 )
 PART_BY_NAME = {part.name: part for part in PARTS}
 
@@ -60,7 +65,8 @@ PART_BY_NAME = {part.name: part for part in PARTS}
 def select(only: str | None, parts: Sequence[Part] = PARTS) -> list[Part]:
     """The parts named in ``only`` (comma-separated; a prefix before a dot selects all its
     parts: ``alerts`` is alerts.latency and alerts.kills), with ``histories`` added for
-    ``status``; all parts when ``only`` is None. ValueError names unknown ones."""
+    ``status`` and ``web.response``; all parts when ``only`` is None. ValueError names
+    unknown ones."""
     if only is None:
         return list(parts)
     names = [name.strip() for name in only.split(",") if name.strip()]
@@ -75,7 +81,7 @@ def select(only: str | None, parts: Sequence[Part] = PARTS) -> list[Part]:
     if unknown or not names:
         raise ValueError(f"unknown part(s) {', '.join(unknown) or '(none given)'}; choose "
                          f"among {', '.join(part.name for part in parts)}")
-    if "status" in chosen:
+    if "status" in chosen or "web.response" in chosen:
         chosen.add("histories")
     return [part for part in parts if part.name in chosen]
 

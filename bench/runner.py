@@ -30,6 +30,8 @@ from bench.figures import (
     size_figure,
     status_figures,
     target_figures,
+    web_memory_figure,
+    web_response_figure,
 )
 from bench.plan import PART_BY_NAME, Lane, Part, Plan, history_days
 from testbed import REPO
@@ -129,6 +131,22 @@ def run_targets(context: Context) -> tuple[list[Figure], dict[str, Any]]:
     return target_figures(results), {"results": [result.as_json() for result in results]}
 
 
+def run_web_response(context: Context) -> tuple[list[Figure], dict[str, Any]]:
+    from bench.web import DEFAULT_REQUESTS, measure_response
+
+    rows = measure_response(history_days(context.quick), 10 if context.quick
+                            else DEFAULT_REQUESTS)
+    return [web_response_figure(rows)], {"rows": [asdict(row) for row in rows]}
+
+
+def run_web_memory(context: Context) -> tuple[list[Figure], dict[str, Any]]:
+    from bench.web import DEFAULT_SECONDS, measure_memory
+
+    off, on = measure_memory(context.work, 20.0 if context.quick else DEFAULT_SECONDS,
+                             progress=_progress)
+    return [web_memory_figure(off, on)], {"off": asdict(off), "on": asdict(on)}
+
+
 RUNNERS: dict[str, Callable[[Context], tuple[list[Figure], dict[str, Any]]]] = {
     "false_outages.loss": run_false_outage("loss"),
     "false_outages.dead_target": run_false_outage("dead_target"),
@@ -140,6 +158,8 @@ RUNNERS: dict[str, Callable[[Context], tuple[list[Figure], dict[str, Any]]]] = {
     "alerts.kills": run_alert_kills,
     "status": run_status,
     "targets": run_targets,
+    "web.memory": run_web_memory,
+    "web.response": run_web_response,
 }
 
 

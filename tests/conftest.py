@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
+from typing import Any
 
 import pytest
 
@@ -42,3 +43,12 @@ def host_ping_mode() -> bool:
 def raw_sockets() -> None:
     """For tests that ping with raw ICMP sockets (``privileged=True``): root or CAP_NET_RAW."""
     require(raw_sockets_problem())
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless chromium for the module's tests (``tests/browser.py``)."""
+    from tests.browser import launched, require_chromium
+
+    require_chromium("a page")
+    yield from launched()

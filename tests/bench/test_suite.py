@@ -70,6 +70,7 @@ def test_only_selects_parts_by_name_or_prefix_and_status_brings_its_histories() 
     names = [part.name for part in select("alerts,targets")]
     assert names == ["alerts.latency", "alerts.kills", "targets"]
     assert [part.name for part in select("status")] == ["histories", "status"]
+    assert [part.name for part in select("web")] == ["histories", "web.memory", "web.response"]
     assert len(select(None)) == len(PARTS)
     with pytest.raises(ValueError, match="unknown part"):
         select("detection,nonsense")
@@ -86,7 +87,7 @@ def test_the_full_plan_fits_fifteen_minutes_with_the_long_parts_side_by_side() -
     assert lanes["dead_resolver"] == ("false_outages.dead_resolver",)
     assert lanes["resources"][0] == "resources"
     # What a busy CPU would distort runs alone, after.
-    assert plan.alone == ("status", "targets")
+    assert plan.alone == ("status", "targets", "web.response")
     assert plan.phase1_s == max(lane.estimate_s for lane in plan.lanes)
     assert plan.total_s == pytest.approx(plan.phase1_s + plan.phase2_s + OVERHEAD_S)
 

@@ -5,34 +5,14 @@ in the test's output folder."""
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import time_machine
 
-from tests.environment import require
+from tests.browser import watch
 from tests.report.conftest import moment
 from watchdog.cli import main
-
-CHROMIUM = "/usr/bin/chromium"
-# What the lab's chromium runs with (as root, with no network beyond loopback).
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    require(None if shutil.which("chromium") else
-            "needs Debian's chromium (make test installs it) to open the HTML report")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def test_the_html_report_renders_prints_and_shows_its_figures(
@@ -45,12 +25,7 @@ def test_the_html_report_renders_prints_and_shows_its_figures(
                          "--config", str(site)]) == 0
     figures = json.loads(data.read_text())
     page = browser.new_page(viewport={"width": 1000, "height": 1400})
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text)
-            if message.type in ("error", "warning") else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("request", lambda request: problems.append(f"fetched {request.url}")
-            if not request.url.startswith("file:") else None)
+    problems = watch(page, "file:")
     page.goto(html.as_uri())
     assert problems == []
     assert page.title() == "Connectivity report — Example Office — 2026-11"

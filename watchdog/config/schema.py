@@ -324,6 +324,15 @@ class NotifyConfig(ChannelTables):
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """``[web]``: the daemon's read-only HTTP server (``/metrics`` and the status page)."""
+
+    enabled: bool = False
+    # "ADDRESS:PORT"; the loopback by default. A LAN address is the user's explicit choice.
+    listen: str = "127.0.0.1:9830"
+
+
+@dataclass(frozen=True)
 class LinkConfig:
     """One link (uplink) the daemon watches with its own monitor: its name and its gateway.
 
@@ -352,6 +361,7 @@ class Config:
     smtp: list[SmtpConfig] = field(default_factory=list)
     tickets: TicketsConfig = field(default_factory=TicketsConfig.empty)
     notify: NotifyConfig = field(default_factory=NotifyConfig.empty)
+    web: WebConfig = field(default_factory=WebConfig)
     # Where this config was read from (not a key): for messages and relative paths.
     source: Path | None = field(default=None, compare=False, metadata={"internal": True})
 
@@ -415,6 +425,7 @@ class Config:
         found.extend(self._delivery_problems())
         found.extend(self._heartbeat_problems())
         found.extend(self.contract.problems())
+        found.extend(web_listen_problems(self.web))
         if self.site.timezone:
             from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -496,6 +507,33 @@ class Config:
             found.append(("tickets/notify/smtp", f"the name {name!r} is used twice; give every "
                           "relay, ticket backend and channel its own name"))
         return found
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``"127.0.0.1:9830"`` or ``"[::1]:9830"`` → (address, port); port 0 is any free one
+    (for tests: the config asks for a real port). Raises ``ValueError`` with what is wrong."""
+    host, colon, port = text.rpartition(":")
+    if not colon or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("needs a port from 1 to 65535 after the last colon")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    elif ":" in host:
+        raise ValueError("an IPv6 address goes in brackets, as \"[::1]:9830\"")
+    if not _is_ip(host):
+        raise ValueError(f"{host!r} is not an IP address")
+    return host, int(port)
+
+
+def web_listen_problems(web: WebConfig) -> list[tuple[str, str]]:
+    """What is wrong with ``[web] listen`` (key path, what and the fix)."""
+    try:
+        if parse_listen(web.listen)[1] == 0:
+            raise ValueError("needs a port from 1 to 65535 after the last colon")
+    except ValueError as error:
+        return [("web.listen", f"{web.listen!r}: {error}; write an address and a port, for "
+                 "example \"127.0.0.1:9830\" (this machine only) or \"192.168.1.5:9830\" "
+                 "(the LAN)")]
+    return []
 
 
 def is_http_url(text: str) -> bool:

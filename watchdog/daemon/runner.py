@@ -382,14 +382,25 @@ def run(config: Config, reload_config: Callable[[], Config] | None = None) -> in
     store.on_cycle = incidents.after_cycle
     store.on_resume = incidents.after_resume
     deliverer = Deliverer(store, build_senders(config, site_zone(config)))
+    # [web]: its own threads, reading the database read-only; None when off.
+    web = None
+    if config.web.enabled:
+        from watchdog.store.heartbeat_reader import last_sent
+        from watchdog.web.server import start_web
+
+        web = start_web(config, heartbeat_sent=lambda: last_sent(config.storage.database))
 
     def on_config(new: Config) -> None:
         incidents.config = new
         deliverer.senders = build_senders(new, site_zone(new))
+        if web is not None:
+            web.apply(new)
 
     try:
         return Daemon(config, store, privileged=privileged, deliverer=deliverer,
                       reload_config=reload_config, on_config=on_config).serve()
     finally:
+        if web is not None:
+            web.stop()
         store.close()
         lock.close()

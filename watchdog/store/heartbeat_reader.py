@@ -71,6 +71,11 @@ def read_heartbeats(path: Path) -> tuple[HeartbeatRecord, ...]:
     )
 
 
+def last_sent(path: Path) -> datetime | None:
+    """When a heartbeat was last sent, any of them (None: never): for ``/metrics``."""
+    return max((record.sent_at for record in read_heartbeats(path)), default=None)
+
+
 def ended_outages(path: Path, *, after: int, links: Sequence[str]) -> tuple[EndedOutage, ...]:
     """The outages of ``links`` that ended, with an id above ``after`` and below every one of
     theirs still going on (so that reporting up to the newest never skips an older one that

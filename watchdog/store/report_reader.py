@@ -161,14 +161,27 @@ class HourQuality:
     mean_rtt_ms: float | None
 
 
-# One row per hour of the period: a range on sample_hour's primary key (hour first).
-_HOURS = (
-    "SELECT h.hour_ms, sum(h.sent), sum(h.lost), sum(h.rtt_sum_us), sum(h.rtt_samples) "
-    "FROM sample_hour h JOIN target t ON t.id = h.target_id "
-    "WHERE h.hour_ms >= ? AND h.hour_ms < ? AND t.kind = 'ping' "
+# One row per hour (minute) of the period: a range on the roll-up's primary key (time first).
+_QUALITY = (
+    "SELECT h.{column}, sum(h.sent), sum(h.lost), sum(h.rtt_sum_us), sum(h.rtt_samples) "
+    "FROM {table} h JOIN target t ON t.id = h.target_id "
+    "WHERE h.{column} >= ? AND h.{column} < ? AND t.kind = 'ping' "
     "AND t.link_id = (SELECT id FROM link WHERE name = ?) "
-    "GROUP BY h.hour_ms ORDER BY h.hour_ms"
+    "GROUP BY h.{column} ORDER BY h.{column}"
 )
+_HOURS = _QUALITY.format(table="sample_hour", column="hour_ms")
+_MINUTES = _QUALITY.format(table="sample_minute", column="minute_ms")
+
+
+def _quality(path: Path, query: str, start: datetime, end: datetime,
+             link: str) -> list[HourQuality]:
+    with connect(Path(path)) as connection:
+        rows = connection.execute(query, (to_ms(start), to_ms(end), link)).fetchall()
+    return [
+        HourQuality(from_ms(hour_ms), sent or 0, lost or 0,
+                    None if not rtt_samples else rtt_sum_us / rtt_samples / 1000)
+        for hour_ms, sent, lost, rtt_sum_us, rtt_samples in rows
+    ]
 
 
 def read_hours(
@@ -177,10 +190,13 @@ def read_hours(
     """The hourly loss and mean round trip of the link's ping targets in [``start``, ``end``),
     from the roll-ups (kept forever; an hour appears once it has been rolled up, a minute or
     two after it ends). Raises ``DatabaseError``."""
-    with connect(Path(path)) as connection:
-        rows = connection.execute(_HOURS, (to_ms(start), to_ms(end), link)).fetchall()
-    return [
-        HourQuality(from_ms(hour_ms), sent or 0, lost or 0,
-                    None if not rtt_samples else rtt_sum_us / rtt_samples / 1000)
-        for hour_ms, sent, lost, rtt_sum_us, rtt_samples in rows
-    ]
+    return _quality(path, _HOURS, start, end, link)
+
+
+def read_minutes(
+    path: Path, start: datetime, end: datetime, *, link: str = DEFAULT_LINK
+) -> list[HourQuality]:
+    """As ``read_hours``, minute by minute (``hour_start`` is then the minute's start), from
+    the minute roll-ups (kept ``storage.minute_retention``; a minute appears once rolled
+    up). Raises ``DatabaseError``."""
+    return _quality(path, _MINUTES, start, end, link)

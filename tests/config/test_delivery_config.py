@@ -72,6 +72,15 @@ def test_tickets_and_channels_are_read_with_their_secrets(tmp_path: Path, secret
     assert config.channel_names() == ["isp-support", "office-it", "lan-hook"]
 
 
+def test_a_secret_file_that_is_not_text_is_one_problem_naming_its_key(
+    tmp_path: Path, secrets: None
+) -> None:
+    (tmp_path / "smtp-password").write_bytes(b"\xff\xfe\x00binary")
+    [problem] = problems_of(tmp_path, DELIVERY)
+    assert problem.startswith(f"{tmp_path / 'watchdog.toml'}: smtp[0].password: smtp-password "
+                              "is not UTF-8 text;")
+
+
 def test_secrets_come_from_systemd_credentials(
     tmp_path: Path, secrets: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -139,3 +148,17 @@ def test_read_commands_do_not_need_the_secrets(
     assert config.notify.webhook[0].hmac_secret is None
     with pytest.raises(ConfigError):
         load_config(path)
+
+
+@pytest.mark.parametrize(("key", "line", "bad"), [
+    ("smtp[0].host", 'host = "mail.office.lan"', 'host = ""'),
+    ("smtp[0].host", 'host = "mail.office.lan"', 'host = "http://[::1"'),
+    ("notify.webhook[0].url", 'url = "http://192.0.2.5:8080/hook"',
+     'url = "http://192.0.2.5:99999/hook"'),
+    ("notify.webhook[0].url", 'url = "http://192.0.2.5:8080/hook"', 'url = "http://[::1"'),
+])
+def test_a_relay_host_or_a_url_that_cannot_be_reached_is_one_problem(
+    tmp_path: Path, secrets: None, key: str, line: str, bad: str
+) -> None:
+    [problem] = problems_of(tmp_path, DELIVERY.replace(line, bad))
+    assert problem.startswith(f"{tmp_path / 'watchdog.toml'}: {key}: ")

@@ -69,6 +69,8 @@ def resolve(
         except OSError as error:
             return None, (f"{file} cannot be read ({error.strerror}); create it (mode 0640, "
                           "group of the service) or fix the path")
+        except UnicodeDecodeError:
+            return None, f"{file} is not UTF-8 text; write the secret in it as plain text"
     if env:
         value = os.environ.get(env)
         if value is None:

@@ -94,8 +94,20 @@ def inspect_cli(outputs: Outputs, lab: Lab, config: Path) -> None:
     """What a user would look at after the run: status, outages, tickets, the outbox."""
     for name, args in (("status", ("status",)), ("outages", ("outages",)),
                        ("tickets", ("tickets", "--all")), ("outbox", ("outbox", "--all")),
-                       ("outbox-json", ("outbox", "--all", "--json"))):
+                       ("outbox-json", ("outbox", "--all", "--json")),
+                       ("report", ("report",)), ("report-json", ("report", "--json"))):
         outputs.cli(lab, name, *args, "--config", str(config))
+    for reference in _references(outputs.directory / "tickets.txt"):
+        outputs.cli(lab, f"ticket-{reference}", "ticket", "show", reference, "--config",
+                    str(config))
+
+
+def _references(listing: Path) -> list[str]:
+    """The ticket references ``watchdog tickets --all`` printed (``WD-2026-0001``...)."""
+    import re
+
+    text = listing.read_text(encoding="utf-8") if listing.exists() else ""
+    return sorted(set(re.findall(r"\b[A-Z]+-\d{4}-\d{4}\b", text)))
 
 
 def wait_quiet(daemon: LabDaemon, arrivals: Callable[[], int], *, quiet: float = 10.0,

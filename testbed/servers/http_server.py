@@ -19,7 +19,7 @@ Paths (GET):
 - ``/trickle``: 200 and headers at once, then the body one byte a second
   (``?interval=SECONDS`` changes the pace).
 - ``/trickle-headers``: the status line and headers themselves, one byte per interval (0.05 s).
-- ``/big``: 200 with an 8 MiB body.
+- ``/big``: 200 with an 8 MiB body (``?bytes=N``: N bytes, e.g. a gigabyte, streamed).
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/trickle-headers":
                 self._trickle_headers()
             elif path == "/big":
-                self._big()
+                self._big(int(query.get("bytes", [BIG_BODY_BYTES])[0]))
             else:
                 self._send(404, b"not found\n")
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
@@ -136,14 +136,16 @@ class _Handler(BaseHTTPRequestHandler):
                 break
         self.close_connection = True
 
-    def _big(self) -> None:
+    def _big(self, size: int) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(BIG_BODY_BYTES))
+        self.send_header("Content-Length", str(size))
         self.end_headers()
         chunk = b"x" * CHUNK
-        for _ in range(BIG_BODY_BYTES // CHUNK):
+        whole, rest = divmod(size, CHUNK)
+        for _ in range(whole):
             self.wfile.write(chunk)
+        self.wfile.write(chunk[:rest])
 
 
 class _Server6(_Server):

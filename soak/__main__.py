@@ -149,7 +149,7 @@ class Runner:
 
     def run(self) -> None:
         threads = [threading.Thread(target=self._lane, args=(group,), name=lane)
-                   for lane, group in lanes(self.chosen).items()]
+                   for lane, group in lanes(self.chosen, self.size).items()]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -183,6 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--plan", action="store_true", help="print the lanes and stop")
     parser.add_argument("--out", type=Path, default=None,
                         help="the JSON file (default soak/results/<UTC date>[-short].json)")
+    parser.add_argument("--run-dir", type=Path, default=None,
+                        help="the suites' logs and work directories (default "
+                             "var/soak/runs/<UTC stamp>)")
     parser.add_argument("--suite", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--size", default="long", choices=("short", "long"),
                         help=argparse.SUPPRESS)
@@ -206,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     planned = estimate(chosen, size)
     print(f"plan ({size}): " + "; ".join(
         f"lane {lane}: " + " then ".join(s.name for s in group)
-        for lane, group in lanes(chosen).items())
+        for lane, group in lanes(chosen, size).items())
         + f"; ~{planned / 60:.0f} min (budget {BUDGET_S / 60:.0f} min)", flush=True)
     if args.plan:
         return 0
@@ -216,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EX_NOPERM
 
     started_at = datetime.now(UTC)
-    run_dir = RUNS_DIR / started_at.strftime("%Y%m%dT%H%M%SZ")
+    run_dir = args.run_dir or RUNS_DIR / started_at.strftime("%Y%m%dT%H%M%SZ")
     run_dir.mkdir(parents=True, exist_ok=True)
     print(f"logs and work directories in {run_dir}", flush=True)
     runner = Runner(chosen, size, run_dir)

@@ -2,8 +2,9 @@
 
 ``make soak`` runs the lanes side by side (each suite a child process, each lab suite in a
 lab of its own; the daemons sleep between cycles, so they barely compete for the two cores)
-and the suites of a lane one after the other. The estimates are the long sizes' on this
-machine; ``python -m soak --plan`` prints them.
+and the suites of a lane one after the other. At the short sizes (what ``make test`` runs,
+each under a minute and mostly waiting) every suite is a lane of its own, so they all run at
+once. The estimates are this machine's; ``python -m soak --plan`` prints them.
 """
 
 from __future__ import annotations
@@ -49,15 +50,15 @@ SUITES: tuple[Suite, ...] = (
 SUITE_BY_NAME = {suite.name: suite for suite in SUITES}
 
 
-def lanes(chosen: list[Suite]) -> dict[str, list[Suite]]:
-    """The chosen suites by lane, in the order listed."""
+def lanes(chosen: list[Suite], size: Size) -> dict[str, list[Suite]]:
+    """The chosen suites by lane, in the order listed (short: one lane per suite)."""
     grouped: dict[str, list[Suite]] = {}
     for suite in chosen:
-        grouped.setdefault(suite.lane, []).append(suite)
+        grouped.setdefault(suite.lane if size == "long" else suite.name, []).append(suite)
     return grouped
 
 
 def estimate(chosen: list[Suite], size: Size) -> float:
     """Seconds for the chosen suites run lane by lane side by side: the longest lane."""
     return max((sum(s.long_s if size == "long" else s.short_s for s in group)
-                for group in lanes(chosen).values()), default=0.0)
+                for group in lanes(chosen, size).values()), default=0.0)

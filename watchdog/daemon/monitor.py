@@ -31,7 +31,7 @@ from watchdog.link.states import Blip, Transition
 from watchdog.link.tracker import TrackerState, advance
 from watchdog.logs import get_logger
 from watchdog.probes.cycle import plan_for, run_cycle
-from watchdog.probes.gateway import default_gateway, gateway_to_probe
+from watchdog.probes.gateway import default_gateway, gateway_to_probe, lookup_for
 from watchdog.probes.results import CycleResult
 from watchdog.store.maintenance_reader import declared_windows
 
@@ -150,7 +150,8 @@ class LinkMonitor:
             policy = self.policy
             plan = plan_for(
                 self.config, self.link, dns=dns, http=http, privileged=self.privileged,
-                gateway_address=gateway_to_probe(self.link.gateway, self.gateway_lookup),
+                gateway_address=gateway_to_probe(
+                    self.link.gateway, lookup_for(self.link.interface, self.gateway_lookup)),
                 abandon_checks_if=lambda results: quorum_failed(results, policy),
             )
             result = run_cycle(plan)

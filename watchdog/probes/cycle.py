@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from watchdog.binding import Binding
 from watchdog.clock import utcnow
 from watchdog.config.schema import Config, DnsCheck, HttpCheck, LinkConfig, PingTarget
 from watchdog.probes.dns import query
@@ -49,7 +50,8 @@ class CyclePlan:
     Empty ``dns`` or ``http`` means those checks are not due this cycle. ``abandon_checks_if``
     is asked with the ping results (gateway included) as soon as they are in: when it says
     yes (the internet is unreachable, so DNS and web checks can tell nothing), the cycle
-    does not wait for those checks and reports them as not run.
+    does not wait for those checks and reports them as not run. ``binding``: how every probe
+    leaves (the link's interface or source address; None: the default route).
     """
 
     pings: tuple[PingTarget, ...]
@@ -63,6 +65,7 @@ class CyclePlan:
     http_timeout: float
     privileged: bool
     abandon_checks_if: Callable[[Sequence[ProbeResult]], bool] | None = None
+    binding: Binding | None = None
 
 
 def plan_for(
@@ -100,6 +103,7 @@ def plan_for(
         http_timeout=schedule.http_timeout.total_seconds(),
         privileged=privileged,
         abandon_checks_if=abandon_checks_if,
+        binding=Binding.of(link),
     )
 
 
@@ -154,6 +158,7 @@ async def _probe_all(plan: CyclePlan, started_at: datetime) -> list[ProbeResult]
                 count=plan.pings_per_target,
                 timeout=plan.ping_timeout,
                 privileged=plan.privileged,
+                binding=plan.binding,
             )
 
     probes: list[tuple[ProbeKind, str, str]] = []
@@ -166,7 +171,7 @@ async def _probe_all(plan: CyclePlan, started_at: datetime) -> list[ProbeResult]
         jobs.append(limited_ping("ping", target.name, target.address))
     for dns_check in plan.dns:
         probes.append(("dns", dns_check.name, dns_check.server))
-        jobs.append(query(dns_check, timeout=plan.dns_timeout))
+        jobs.append(query(dns_check, timeout=plan.dns_timeout, binding=plan.binding))
 
     # The cycle's own pool, not the loop's default executor: asyncio.run() waits for the
     # default executor's threads on exit, so one stuck request would stall the cycle; and a
@@ -179,7 +184,8 @@ async def _probe_all(plan: CyclePlan, started_at: datetime) -> list[ProbeResult]
         )
         for http_check in plan.http:
             probes.append(("http", http_check.name, http_check.url))
-            jobs.append(_fetch_in_thread(executor, http_check, plan.http_timeout))
+            jobs.append(_fetch_in_thread(executor, http_check, plan.http_timeout,
+                                         plan.binding))
     pinged = sum(1 for kind, _, _ in probes if kind in ("gateway", "ping"))
     tasks = [asyncio.ensure_future(job) for job in jobs]
     try:
@@ -207,13 +213,14 @@ async def _probe_all(plan: CyclePlan, started_at: datetime) -> list[ProbeResult]
 
 
 async def _fetch_in_thread(
-    executor: ThreadPoolExecutor, check: HttpCheck, timeout: float
+    executor: ThreadPoolExecutor, check: HttpCheck, timeout: float, binding: Binding | None
 ) -> ProbeResult:
     at = utcnow()
     loop = asyncio.get_running_loop()
     try:
         return await asyncio.wait_for(
-            loop.run_in_executor(executor, functools.partial(fetch, check, timeout=timeout)),
+            loop.run_in_executor(executor, functools.partial(fetch, check, timeout=timeout,
+                                                             binding=binding)),
             timeout + HTTP_GRACE,
         )
     except TimeoutError:

@@ -178,3 +178,69 @@ def test_hourly_quality_comes_from_the_roll_ups_of_the_links_ping_targets(
         at(hour), 6, 0, pytest.approx(40.0))
     (backup,) = read_hours(db_path, T0, at(3 * hour), link=BACKUP)
     assert (backup.sent, backup.lost, backup.mean_rtt_ms) == (6, 6, None)
+
+
+# --- the primary uplink continues the history of the implicit link -------------------------
+
+FIBRE = "fibre"
+
+
+def _history_under_default(db_path: Path) -> None:
+    """A database written before uplinks: an outage and its end under ``default``."""
+    with Store.open(db_path) as old:
+        old.resume(T0, INTERVAL, link=DEFAULT_LINK)
+        old.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
+        old.record_cycle(cycle(at(4), ok=False), [transition("down", at(4), "isp")], [], at(5),
+                         link=DEFAULT_LINK)
+        old.record_cycle(cycle(at(8)), [transition("up", at(8))], [], at(9), link=DEFAULT_LINK)
+        old.shutdown(at(10))
+
+
+def test_a_primary_uplink_takes_over_the_history_of_the_implicit_link(db_path: Path) -> None:
+    _history_under_default(db_path)
+    before = intervals_of(db_path, DEFAULT_LINK)
+    with Store.open(db_path) as store:
+        info = store.resume(at(20), INTERVAL, link=FIBRE, primary_of=[FIBRE, BACKUP])
+        backup = store.resume(at(20), INTERVAL, link=BACKUP)
+        store.shutdown(at(21))
+    assert (info.link_id, info.took_over) == (1, DEFAULT_LINK)
+    assert backup.took_over is None and backup.link_id == 2
+    assert rows(db_path, "SELECT id, name FROM link ORDER BY id") == [(1, FIBRE), (2, BACKUP)]
+    # Its intervals and outage are the fibre's now: the gap since the shutdown is unknown.
+    assert intervals_of(db_path, FIBRE)[:len(before)] == before
+    assert intervals_of(db_path, FIBRE)[-1][0] == "unknown"
+    assert [(o.link, o.kind) for o in reader.read_outages(db_path, None)] == [(FIBRE, "isp")]
+    assert intervals_of(db_path, DEFAULT_LINK) == []
+
+
+def test_a_known_primary_keeps_its_history_and_another_uplink_never_takes_over(
+    db_path: Path
+) -> None:
+    _history_under_default(db_path)
+    with Store.open(db_path) as store:
+        # Not the primary: a new history of its own.
+        assert store.resume(at(20), INTERVAL, link=BACKUP).took_over is None
+        # The first history is a link of the config: it stays that link's.
+        kept = store.resume(at(20), INTERVAL, link=FIBRE, primary_of=[FIBRE, DEFAULT_LINK])
+        store.shutdown(at(21))
+    assert kept.took_over is None and kept.link_id == 3
+    assert rows(db_path, "SELECT name FROM link ORDER BY id") == [
+        (DEFAULT_LINK,), (BACKUP,), (FIBRE,)]
+
+
+def test_a_config_back_without_uplinks_gives_the_history_back_to_the_implicit_link(
+    db_path: Path
+) -> None:
+    _history_under_default(db_path)
+    with Store.open(db_path) as store:
+        store.resume(at(20), INTERVAL, link=FIBRE, primary_of=[FIBRE, BACKUP])
+        store.resume(at(20), INTERVAL, link=BACKUP)
+        store.shutdown(at(21))
+    with Store.open(db_path) as store:
+        info = store.resume(at(30), INTERVAL, link=DEFAULT_LINK, primary_of=[DEFAULT_LINK])
+        store.shutdown(at(31))
+    assert (info.link_id, info.took_over) == (1, FIBRE)
+    assert rows(db_path, "SELECT id, name FROM link ORDER BY id") == [
+        (1, DEFAULT_LINK), (2, BACKUP)]
+    status = reader.read_status(db_path, at(31))
+    assert status.link == DEFAULT_LINK and status.windows[0].unavailable_seconds == 4

@@ -100,7 +100,12 @@ class LinkMonitor:
         """Turn the gap since the link's last heartbeat into history and set the tracker's
         start."""
         now = self.now()
-        info = self.store.resume(now, self.config.schedule.ping_interval, link=self.name)
+        primary_of = [link.name for link in self.config.links] if self.link.primary else None
+        info = self.store.resume(now, self.config.schedule.ping_interval, link=self.name,
+                                 primary_of=primary_of)
+        if info.took_over is not None:
+            log.info("link_history_taken_over", link=self.name, former_name=info.took_over,
+                     hint="the primary uplink continues the history recorded before")
         self._read_declared_windows(now)
         state, cause, self.works = info.state, info.cause, None
         if info.state == "maintenance":

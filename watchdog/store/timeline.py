@@ -9,7 +9,7 @@ starts; at most one outage is open.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -39,7 +39,8 @@ class ResumeInfo:
     interval open before the restart is still open (a quick restart after a crash, or an
     ``unknown`` gap that was never resolved); False when a new one was opened. ``open_outage``
     is the kind of the outage still open (it goes on, or ends, with the first confirmed
-    transition), None when there is none.
+    transition), None when there is none. ``took_over`` is the former name of the history
+    a new primary link continues (``heartbeat.take_over``), None when it kept its own.
     """
 
     link_id: int
@@ -48,6 +49,7 @@ class ResumeInfo:
     cause: str
     continues: bool
     outage_kind: OutageKind | None
+    took_over: str | None = None
 
 
 def open_interval(session: Session, link: int) -> StateInterval | None:
@@ -106,21 +108,27 @@ def _close(session: Session, interval: StateInterval, at: datetime) -> None:
 
 
 def resume(
-    session: Session, name: str, now: datetime, ping_interval: timedelta, pid: int
+    session: Session, name: str, now: datetime, ping_interval: timedelta, pid: int, *,
+    primary_of: Collection[str] | None = None,
 ) -> ResumeInfo:
     """Start (or restart) the timeline of the link called ``name`` at ``now``.
 
-    A link never watched before gets its row. After a clean shutdown, or when the link's last
+    A link never watched before gets its row; the primary link (``primary_of``: the names of
+    the config's links) may take over the site's first history instead (see
+    ``heartbeat.take_over``). After a clean shutdown, or when the link's last
     heartbeat is older than two ping intervals, the time since that heartbeat becomes an
     ``unknown`` interval (the open interval is closed at the heartbeat). After a quicker
     restart the open interval continues. An open outage stays open either way: the first
     confirmed transition decides whether it continued.
     """
     last = heartbeat.find(session, name)
+    if last is None and primary_of is not None:
+        last = heartbeat.take_over(session, name, primary_of)
     # Read before ``heartbeat.start`` rewrites the row.
+    took_over = None if last is None or last.name == name else last.name
     last_cycle_at = None if last is None else last.last_cycle_at
     clean_shutdown = last is not None and last.clean_shutdown
-    link = heartbeat.start(session, name, now, ping_interval, pid)
+    link = heartbeat.start(session, name, now, ping_interval, pid, row=last)
     current = open_interval(session, link)
     quick_restart = (
         last_cycle_at is not None
@@ -153,6 +161,7 @@ def resume(
         cause=current.cause,
         continues=continues,
         outage_kind=cast(OutageKind, outage.kind) if outage is not None else None,
+        took_over=took_over,
     )
 
 

@@ -55,7 +55,9 @@ CAUSE_OTHER_PATH: Final = "other_path"
 OutageKind = Literal["isp", "lan", "dns"]
 OUTAGE_KINDS: Final[tuple[OutageKind, ...]] = get_args(OutageKind)
 
-ProbeKind = Literal["gateway", "ping", "dns", "http"]
+#: ``path``: an uplink's path check (``watchdog.probes.path``), which tells which way the
+#: traffic really leaves (behind a router that fails over by itself).
+ProbeKind = Literal["gateway", "ping", "dns", "http", "path"]
 PROBE_KINDS: Final[tuple[ProbeKind, ...]] = get_args(ProbeKind)
 
 # --- incidents and their messages -----------------------------------------------------------

@@ -74,6 +74,8 @@ class ReceivedRequest:
     headers: tuple[tuple[str, str], ...]
     body: bytes
     at: datetime
+    # The client's address (the uplink a request left through shows here).
+    client: str | None = None
 
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (any case), or None."""
@@ -122,6 +124,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers=tuple(self.headers.items()),
             body=body,
             at=datetime.now(UTC),
+            client=self.client_address[0],
         )
         reply = self.server.receiver._arrived(request)
         if reply.delay and self.server.stopping.wait(reply.delay):

@@ -11,6 +11,7 @@ import pytest
 from store_helpers import INTERVAL, T0, at, cycle, downgrade, rows, text, transition
 
 from watchdog.errors import DatabaseError
+from watchdog.probes.results import CycleResult, ProbeResult
 from watchdog.store import migrate, reader
 from watchdog.store.report_reader import read_period
 from watchdog.store.writer import Store
@@ -244,3 +245,33 @@ def test_a_config_back_without_uplinks_gives_the_history_back_to_the_implicit_li
         (1, DEFAULT_LINK), (2, BACKUP)]
     status = reader.read_status(db_path, at(31))
     assert status.link == DEFAULT_LINK and status.windows[0].unavailable_seconds == 4
+
+
+def test_the_uplinks_migration_keeps_the_history_and_allows_path_checks(db_path: Path) -> None:
+    """A database from before uplinks (0007) upgraded in place: every row kept, the
+    causes' words not recorded for old intervals, path checks' results storable, and its
+    history the primary uplink's at the next start."""
+    _history_under_default(db_path)
+    before = intervals_of(db_path, DEFAULT_LINK)
+    downgrade(db_path, "0007")
+    old = {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1")
+           for table in ("state_interval", "outage", "target", "link")}
+    with Store.open(db_path) as store:  # migrates, after a backup
+        assert store.backup is not None and store.backup.name.startswith("watchdog.db.bak-0007-")
+        assert [row[:-1] for row in rows(db_path, "SELECT * FROM state_interval ORDER BY 1")
+                ] == old["state_interval"]
+        assert rows(db_path, "SELECT count(*) FROM state_interval WHERE cause_code IS NOT NULL"
+                    ) == [(0,)]
+        for table in ("outage", "target", "link"):
+            assert rows(db_path, f"SELECT * FROM {table} ORDER BY 1") == old[table], table
+        store.resume(at(20), INTERVAL, link=FIBRE, primary_of=[FIBRE])
+        path = ProbeResult("path", "echo", "http://203.0.113.80/ip", False, at(22), None, 1, 1,
+                           "another path: public address 198.51.100.5")
+        with_path = CycleResult(at(22), at(23), frozenset({"ping", "path"}),
+                                (*cycle(at(22)).results, path))
+        store.record_cycle(with_path, [transition("up", at(22))], [], at(23), link=FIBRE)
+        store.shutdown(at(24))
+    assert rows(db_path, "SELECT l.name, t.kind, t.last_ok FROM target t JOIN link l "
+                         "ON l.id = t.link_id WHERE t.kind = 'path'") == [(FIBRE, "path", 0)]
+    assert intervals_of(db_path, FIBRE)[:len(before)] == before
+    assert rows(db_path, "SELECT version_num FROM alembic_version") == [(migrate.HEAD_REVISION,)]

@@ -27,6 +27,7 @@ from watchdog.errors import DatabaseError
 from watchdog.link.classify import Policy, quorum_failed
 from watchdog.link.maintenance import Works, overlay
 from watchdog.link.maintenance_windows import MaintenanceWindow, config_windows, span_at
+from watchdog.link.site import LinkView
 from watchdog.link.states import Blip, Transition
 from watchdog.link.tracker import TrackerState, advance
 from watchdog.logs import get_logger
@@ -179,6 +180,15 @@ class LinkMonitor:
                 log.info("link_state_seen_during_maintenance", link=self.name,
                          state=unrecorded.state, since=unrecorded.at.isoformat())
             return result
+
+    def view(self) -> LinkView:
+        """The link's state as the site sees it (``link.site``): the timeline's (maintenance
+        during works), whether it is the primary, and whether it is down only because its
+        traffic takes another path."""
+        tracker = self.tracker  # replaced whole by the cycle: one read is consistent
+        state = "maintenance" if self.works is not None else tracker.state
+        return LinkView(self.name, state, self.link.primary,
+                        other_path=tracker.state == "down" and "path" in tracker.basis)
 
     def next_cycle_at(self, started_at: datetime, finished_at: datetime) -> datetime:
         """When the cycle after one that ran from ``started_at`` to ``finished_at`` starts:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.adapters import DEFAULT_POOLBLOCK, HTTPAdapter
+from requests.adapters import DEFAULT_POOLBLOCK
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError
@@ -29,6 +29,7 @@ from watchdog import __version__
 from watchdog.binding import Binding
 from watchdog.clock import monotonic, utcnow
 from watchdog.config.schema import HttpCheck
+from watchdog.http_binding import BoundAdapter
 from watchdog.probes.results import ProbeResult
 
 USER_AGENT = f"connectivity-watchdog/{__version__}"
@@ -259,13 +260,9 @@ _POOLS: dict[str, type[HTTPConnectionPool]] = {
 }
 
 
-class _DeadlineAdapter(HTTPAdapter):
+class _DeadlineAdapter(BoundAdapter):
     """requests' adapter whose connections (direct or through an HTTP proxy) obey a deadline
-    and leave through ``binding`` (urllib3 takes the source address and socket options)."""
-
-    def __init__(self, binding: Binding | None = None) -> None:
-        self._binding = {} if binding is None else binding.pool_arguments()
-        super().__init__()
+    and leave through the check's binding."""
 
     def init_poolmanager(
         self,
@@ -274,11 +271,11 @@ class _DeadlineAdapter(HTTPAdapter):
         block: bool = DEFAULT_POOLBLOCK,
         **pool_kwargs: Any,
     ) -> None:
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs, **self._binding)
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOLS
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs, **self._binding)
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if hasattr(manager, "pool_classes_by_scheme"):
             manager.pool_classes_by_scheme = _POOLS
         return manager

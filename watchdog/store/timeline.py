@@ -9,10 +9,10 @@ starts; at most one outage is open.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlmodel import Session, col, select
 
@@ -89,12 +89,21 @@ def _last_closed_interval(session: Session, link: int) -> StateInterval | None:
     ).first()
 
 
+def cause_code(evidence: Mapping[str, Any]) -> str | None:
+    """The cause's word in a transition's evidence (``evidence["cause"]["code"]``), if any."""
+    cause = evidence.get("cause")
+    code = cause.get("code") if isinstance(cause, Mapping) else None
+    return code if isinstance(code, str) else None
+
+
 def _open(session: Session, link: int, state: LinkState, cause: str, at: datetime,
-          bracket: tuple[datetime | None, datetime | None] = (None, None)) -> StateInterval:
+          bracket: tuple[datetime | None, datetime | None] = (None, None),
+          code: str | None = None) -> StateInterval:
     """Open the link's interval of ``state`` at ``at``; ``bracket`` is its start's (after, by),
-    (None, None) for an interval the watchdog opens itself (``unknown``)."""
+    (None, None) for an interval the watchdog opens itself (``unknown``); ``code`` is its
+    cause's word."""
     interval = StateInterval(link_id=link, state=state, cause=cause, started_at=at,
-                             start_after=bracket[0], start_by=bracket[1])
+                             start_after=bracket[0], start_by=bracket[1], cause_code=code)
     session.add(interval)
     session.flush()
     return interval
@@ -180,16 +189,18 @@ def apply_transition(session: Session, link: int, transition: Transition) -> Non
         raise RuntimeError("no open state interval: call Store.resume() before recording")
     at = max(transition.at, current.started_at)
     previous_state, previous_start = current.state, current.started_at
+    code = cause_code(transition.evidence)
     if at == current.started_at:
         current.state = transition.state
         current.cause = transition.cause
+        current.cause_code = code
         current.start_after, current.start_by = transition.after, transition.by
         session.add(current)
         session.flush()
     else:
         _close(session, current, at)
         _open(session, link, transition.state, transition.cause, at,
-              (transition.after, transition.by))
+              (transition.after, transition.by), code)
     _follow_outage(session, link, transition, at, previous_state, previous_start)
 
 

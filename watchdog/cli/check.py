@@ -11,7 +11,7 @@ import argparse
 from datetime import tzinfo
 from typing import Any
 
-from watchdog.cli.common import config_from, iso, print_json
+from watchdog.cli.common import config_from, iso, link_title, print_json
 from watchdog.config.schema import LinkConfig
 from watchdog.config.zone import site_zone
 from watchdog.link.classify import Policy, classify
@@ -53,12 +53,6 @@ def command(args: argparse.Namespace) -> int:
             _print(cycle, verdict)
     # The primary's verdict: the site depends on it.
     return EXIT_CODES.get(looks[0][2].state, 2)
-
-
-def link_title(link: LinkConfig) -> str:
-    """``fibre (fibre, primary)``: an uplink's name with its kind and role."""
-    about = [word for word in (link.kind, "primary" if link.primary else "") if word]
-    return f"{link.name} ({', '.join(about)})" if about else link.name
 
 
 def _as_json(link: LinkConfig, cycle: CycleResult, verdict: Observation,

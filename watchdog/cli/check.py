@@ -30,18 +30,19 @@ def command(args: argparse.Namespace) -> int:
     config = config_from(args)
     zone = site_zone(config)
     privileged = detect_ping_mode()
-    policy = Policy.from_config(config)
     looks: list[tuple[LinkConfig, CycleResult, Observation]] = []
     # One link after the other: each cycle binds its own sockets to its own uplink.
     for link in config.links:
-        plan = plan_for(config, link, dns=True, http=True, privileged=privileged,
+        policy = Policy.from_config(config, link)
+        plan = plan_for(config, link, dns=True, http=True, path=True, privileged=privileged,
                         gateway_address=gateway_to_probe(link.gateway,
                                                          lookup_for(link.interface)))
         cycle = run_cycle(plan)
         window = slide_window((), cycle, policy, include=True)
         looks.append((link, cycle, classify(cycle, policy, window=window,
                                             dns=cycle.of_kind("dns"),
-                                            http=cycle.of_kind("http"))))
+                                            http=cycle.of_kind("http"),
+                                            path=cycle.of_kind("path"))))
     several = len(looks) > 1
     if args.json:
         parts = [_as_json(link, cycle, verdict, zone) for link, cycle, verdict in looks]

@@ -41,6 +41,7 @@ class ResumeInfo:
     is the kind of the outage still open (it goes on, or ends, with the first confirmed
     transition), None when there is none. ``took_over`` is the former name of the history
     a new primary link continues (``heartbeat.take_over``), None when it kept its own.
+    ``cause_code`` is the open interval's cause in a word (``other_path``...), if recorded.
     """
 
     link_id: int
@@ -50,6 +51,7 @@ class ResumeInfo:
     continues: bool
     outage_kind: OutageKind | None
     took_over: str | None = None
+    cause_code: str | None = None
 
 
 def open_interval(session: Session, link: int) -> StateInterval | None:
@@ -171,6 +173,7 @@ def resume(
         continues=continues,
         outage_kind=cast(OutageKind, outage.kind) if outage is not None else None,
         took_over=took_over,
+        cause_code=current.cause_code,
     )
 
 

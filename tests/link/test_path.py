@@ -18,7 +18,7 @@ def test_a_path_check_that_sees_another_path_makes_the_line_down_on_the_other_pa
     assert (seen.state, seen.outage_kind, seen.other_path) == ("down", "isp", True)
     assert seen.basis == frozenset({"path"})
     assert seen.evidence["cause"]["code"] == CAUSE_OTHER_PATH
-    assert "another path (another path: public address 198.51.100.5)" in seen.cause
+    assert "leaves through another path (public address 198.51.100.5): the line" in seen.cause
 
 
 def test_a_path_check_without_an_answer_or_one_seeing_the_line_says_nothing_against_it(

@@ -192,7 +192,8 @@ def classify(
         evidence["path"] = [_result_summary(result) for result in elsewhere]
         evidence["cause"] = {"code": CAUSE_OTHER_PATH,
                              "seen": [result.error for result in elsewhere]}
-        seen = "; ".join(result.error or "another path" for result in elsewhere)
+        seen = "; ".join((result.error or "").removeprefix("another path: ") or result.target
+                         for result in elsewhere)
         return Observation(
             "down", f"the traffic leaves through another path ({seen}): the line itself is "
             "down while a backup carries the traffic",

@@ -30,6 +30,7 @@ from bench.figures import (
     size_figure,
     status_figures,
     target_figures,
+    uplink_figures,
 )
 from bench.plan import PART_BY_NAME, Lane, Part, Plan, history_days
 from testbed import REPO
@@ -129,6 +130,19 @@ def run_targets(context: Context) -> tuple[list[Figure], dict[str, Any]]:
     return target_figures(results), {"results": [result.as_json() for result in results]}
 
 
+def run_uplinks(context: Context) -> tuple[list[Figure], dict[str, Any]]:
+    from bench.uplinks import OPEN_AFTER_S
+    from bench.uplinks import run as measure
+
+    tickets, failovers, settings = measure(context.work, quick=context.quick,
+                                           seed=context.seed, progress=_progress)
+    check = settings["failover_down"]["settings"]["schedule"]["check_interval"]
+    return uplink_figures(tickets, failovers, open_after_s=OPEN_AFTER_S,
+                          check_interval_s=check), {
+        "backup_ticket": [run.as_json() for run in tickets],
+        "failover_down": [run.as_json() for run in failovers], "settings": settings}
+
+
 RUNNERS: dict[str, Callable[[Context], tuple[list[Figure], dict[str, Any]]]] = {
     "false_outages.loss": run_false_outage("loss"),
     "false_outages.dead_target": run_false_outage("dead_target"),
@@ -140,6 +154,7 @@ RUNNERS: dict[str, Callable[[Context], tuple[list[Figure], dict[str, Any]]]] = {
     "alerts.kills": run_alert_kills,
     "status": run_status,
     "targets": run_targets,
+    "uplinks": run_uplinks,
 }
 
 

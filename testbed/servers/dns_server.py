@@ -67,7 +67,8 @@ GARBAGE: Final = b"\xff\xff\x81\x80\x00\x07\x00\x09\x00\x00\x00\x00not a dns mes
 class DnsServer:
     """A UDP DNS server on ``host``:``port`` (port 0: any free port, see ``.port``).
 
-    ``mode`` may be changed at any time; ``queries`` counts the queries received. ``hold``:
+    ``mode`` may be changed at any time; ``queries`` counts the queries received and
+    ``last_client`` is the address of the latest one's sender. ``hold``:
     each answer is sent that many seconds after its query arrived, while the server goes on
     reading others; ``in_flight`` counts the queries whose answer is held and ``max_in_flight``
     the most at once, so a test can count how many queries a client had out together.
@@ -88,6 +89,7 @@ class DnsServer:
         self.mode = mode
         self.mode_file = Path(mode_file) if mode_file else None
         self.queries = 0
+        self.last_client: str | None = None
         self.hold = hold
         self.in_flight = 0
         self.max_in_flight = 0
@@ -155,6 +157,7 @@ class DnsServer:
         except OSError:
             return
         self.queries += 1
+        self.last_client = client[0]
         mode = self.current_mode()
         reply = self.reply_to(wire, mode)
         if reply is None:

@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     outages.add_argument("--since", metavar="DATE",
                          help="only outages still going on at or after DATE (YYYY-MM-DD or "
                               "an ISO time; default: all)")
+    outages.add_argument("--link", metavar="NAME",
+                         help="only this uplink's outages (default: every link's)")
     outages.add_argument("--json", action="store_true", help="print JSON for programs")
     outages.set_defaults(handler=_lazy("outages"))
 
@@ -83,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true", help="the same as --format json")
     report.add_argument("-o", "--output", metavar="FILE",
                         help="write the report to FILE instead of printing it")
+    report.add_argument("--link", metavar="NAME",
+                        help="the uplink to report on (default: the primary one)")
     report.set_defaults(handler=_lazy("report"))
 
     evidence = commands.add_parser(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import socket
 from datetime import datetime
 
 import dns.asyncquery
@@ -17,7 +18,9 @@ import dns.message
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+from dns._asyncbackend import DatagramSocket
 
+from watchdog.binding import Binding
 from watchdog.clock import monotonic, utcnow
 from watchdog.config.schema import DnsCheck
 from watchdog.probes.results import ProbeResult
@@ -32,8 +35,10 @@ ERROR_TRUNCATED = "truncated reply"
 ERROR_UNREACHABLE = "unreachable"
 
 
-async def query(check: DnsCheck, *, timeout: float) -> ProbeResult:
-    """Ask ``check.server``:``check.port`` for the ``check.record`` records of ``check.query``.
+async def query(check: DnsCheck, *, timeout: float,
+                binding: Binding | None = None) -> ProbeResult:
+    """Ask ``check.server``:``check.port`` for the ``check.record`` records of ``check.query``,
+    through ``binding`` (None: the default route).
 
     Ok only when the reply comes within ``timeout`` seconds with rcode NOERROR and at least one
     answer RRset of the asked type. Otherwise ``error`` is "timeout", the rcode ("NXDOMAIN",
@@ -49,12 +54,16 @@ async def query(check: DnsCheck, *, timeout: float) -> ProbeResult:
     except dns.exception.DNSException as bad_input:
         return _result(check, at, None, 0, f"invalid query: {bad_input}"[:80])
     started = monotonic()
+    sock: DatagramSocket | None = None
     try:
+        if binding is not None:
+            sock = await _bound_socket(check.server, binding)
         # ignore_unexpected: a datagram from another address is a stray (or a spoof), not the
         # resolver's answer; keep waiting for the real one as a stub resolver would.
         response = await asyncio.wait_for(
             dns.asyncquery.udp(
-                message, check.server, timeout=timeout, port=check.port, ignore_unexpected=True
+                message, check.server, timeout=timeout, port=check.port, ignore_unexpected=True,
+                sock=sock,
             ),
             timeout + DNS_GRACE,
         )
@@ -71,7 +80,32 @@ async def query(check: DnsCheck, *, timeout: float) -> ProbeResult:
         rtt_ms = round((monotonic() - started) * 1000, 3)
         received = 1
         error = _verdict(response, rdtype)
+    finally:
+        if sock is not None:
+            await sock.close()  # type: ignore[no-untyped-call]  # dnspython leaves it open
     return _result(check, at, rtt_ms, received, error)
+
+
+async def _bound_socket(server: str, binding: Binding) -> DatagramSocket:
+    """A UDP socket for ``server``'s family, bound as ``binding`` says, in dnspython's form.
+
+    dnspython's own sockets take a source address but no interface, so the socket is made
+    here and handed to its asyncio backend; the caller closes it.
+    """
+    from dns._asyncio_backend import _DatagramProtocol, _DatagramSocket
+
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        binding.apply(sock)
+        transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
+            _DatagramProtocol, sock=sock)
+    except BaseException:
+        sock.close()
+        raise
+    bound: DatagramSocket = _DatagramSocket(family, transport, protocol)  # type: ignore[no-untyped-call]
+    return bound
 
 
 def _verdict(response: dns.message.Message, rdtype: dns.rdatatype.RdataType) -> str | None:

@@ -42,20 +42,10 @@ def test_messages_wait_for_dead_receivers_and_arrive_once_in_order(
     assert result.value("permanent failures (401 with the token quoted back)") > 0
 
 
-# While a DNS check sends a single query, heavy loss makes a lone resolver look dead: the
-# figures say so; the retransmission that cures it is issue 12's DNS hardening.
-SINGLE_QUERY = {
-    "one resolver: outages during the loss": "a DNS check sends one query, not retransmitting",
-    "one resolver: state held most": "the false DNS outage holds the link down",
-    "one resolver: real DNS outage recorded after": "measured from a false DNS outage",
-}
-
-
 @pytest.mark.netns
 def test_heavy_loss_is_degraded_never_an_outage(short_run: dict[str, Any]) -> None:
     result = suite_result(short_run, "loss")
-    retransmits = result.value("DNS queries one check sends to a silent resolver") != 1
-    assert_targets_met(result, pending=None if retransmits else SINGLE_QUERY)
+    assert_targets_met(result)
 
 
 @pytest.mark.netns

@@ -101,6 +101,8 @@ class Daemon:
                                      route=self.routes.binding)
         # Links that completed a cycle since systemd's watchdog was last fed.
         self._cycled: set[str] = set()
+        # Per link whose cycles fail: the error logged, and how many cycles failed with it.
+        self._failing: dict[str, tuple[str, int]] = {}
         self._ready = False
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
@@ -223,15 +225,36 @@ class Daemon:
             result = monitor.cycle()
             started, finished = result.started_at, self.now()
         except Exception as error:  # a broken cycle must not stop the heartbeat
-            log.error("cycle_failed", link=monitor.name, error=str(error),
-                      error_type=type(error).__name__)
+            self._cycle_failed(monitor, error)
             finished = self.now()
         else:
+            self._cycle_recovered(monitor)
             self._completed(monitor)
         if self.stopping.is_set():
             return
         schedule_once(scheduler, self._cycle_job, self._cycle_job_id(monitor),
                       monitor.next_cycle_at(started, finished), [monitor, scheduler])
+
+    def _cycle_failed(self, monitor: LinkMonitor, error: Exception) -> None:
+        """Log ``monitor``'s failed cycle: an error the first time, debug while the same error
+        repeats. A full or read-only database fails every cycle alike until it is freed; one
+        clear line says so, not one a second."""
+        text = str(error)
+        logged, count = self._failing.get(monitor.name, ("", 0))
+        if count and logged == text:
+            self._failing[monitor.name] = (text, count + 1)
+            log.debug("cycle_failed_again", link=monitor.name, error=text, failed_cycles=count + 1)
+            return
+        self._failing[monitor.name] = (text, 1)
+        log.error("cycle_failed", link=monitor.name, error=text,
+                  error_type=type(error).__name__)
+
+    def _cycle_recovered(self, monitor: LinkMonitor) -> None:
+        """Say, once, that ``monitor``'s cycles complete again after failing, and how many
+        failed."""
+        logged, count = self._failing.pop(monitor.name, ("", 0))
+        if count:
+            log.info("cycle_recovered", link=monitor.name, failed_cycles=count, error=logged)
 
     def _completed(self, monitor: LinkMonitor) -> None:
         """Feed systemd's watchdog once every link has completed a cycle since the last time:

@@ -302,6 +302,8 @@ def bad_arguments(config: Path, work: Path) -> list[tuple[str, list[str]]]:
         ("maintenance remove: unknown id", ["maintenance", "remove", "99999", *common]),
         ("outbox: unknown option", ["outbox", "--bogus", *common]),
         ("notify-test: unknown channel", ["notify-test", "--channel", "nosuch", *common]),
+        ("check: unknown option", ["check", "--bogus", *common]),
+        ("check: missing config", ["check", "--config", "/nonexistent.toml"]),
         ("config: no action", ["config"]),
         ("config check: missing file", ["config", "check", "--config", "/nonexistent.toml"]),
         ("config check: a directory", ["config", "check", "--config", "/"]),

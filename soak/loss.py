@@ -7,10 +7,13 @@ the time) for ``HOLD`` (long: 10 min; short: 30 s, with DNS checked every 5 s in
 so that it is asked often enough). Counted per daemon over the hold: outages of any kind
 (target 0), the state held most (target ``degraded``), blips. Then, the loss still on, every
 resolver goes silent: a real DNS outage, which each daemon must confirm within the detection
-time (``check_interval`` + ``confirm_down`` × (``retry_interval`` + ``dns_timeout``), plus a
-second). Before it all, one DNS check is run against a silent resolver on loopback to count
-the queries it sends within its timeout: one query is a single chance per round trip, as
-when the probe does not retransmit (the issue's false DNS outages under loss): target ≥ 2.
+time: the next DNS check (``check_interval``), then ``confirm_down`` failing cycles, each as
+long as its slowest probe (a cycle starts ``retry_interval`` after the previous one started,
+never before it ended: a DNS check waits ``dns_timeout``, and a web check due in the same
+cycle, timing out under the loss as TCP may, ``http_timeout``), plus a second. Before it
+all, one DNS check is run against a silent resolver on loopback to count the queries it sends
+within its timeout: one query is a single chance per round trip, as when the probe does not
+retransmit (the issue's false DNS outages under loss): target ≥ 2.
 """
 
 from __future__ import annotations
@@ -55,10 +58,12 @@ def queries_per_check(timeout: float = 1.0) -> int:
 
 
 def detection_bound(config: Config) -> timedelta:
-    """The time within which a DNS outage must be confirmed at ``config``'s schedule."""
+    """The time within which a DNS outage must be confirmed at ``config``'s schedule: the next
+    DNS check, then ``confirm_down`` cycles as long as their slowest probe can be."""
     schedule, detection = config.schedule, config.detection
-    return (schedule.check_interval + detection.confirm_down * (
-        schedule.retry_interval + schedule.dns_timeout) + timedelta(seconds=1))
+    longest_cycle = max(schedule.retry_interval, schedule.dns_timeout, schedule.http_timeout)
+    return schedule.check_interval + detection.confirm_down * longest_cycle + timedelta(
+        seconds=1)
 
 
 def _dns_outage_seen(daemon: LabDaemon, since: datetime) -> datetime | None:

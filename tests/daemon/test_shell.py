@@ -137,7 +137,7 @@ def test_a_cycle_failing_the_same_way_is_one_error_until_it_recovers(
         for _ in range(5):
             daemon._cycle_job(monitor, scheduler)
         store.shutdown(utcnow())
-    said = [(entry["log_level"], entry["event"], entry.get("failed_cycles"))
+    said = [(entry["log_level"], entry["event"], entry.get("failed_runs"))
             for entry in logs if entry["event"].startswith("cycle_")]
     assert said == [("error", "cycle_failed", None), ("debug", "cycle_failed_again", 2),
                     ("debug", "cycle_failed_again", 3), ("error", "cycle_failed", None),

@@ -34,6 +34,7 @@ from watchdog.config import Config
 from watchdog.config.zone import site_zone
 from watchdog.daemon import notify
 from watchdog.daemon.clock_sync import clock_synchronised
+from watchdog.daemon.failures import FailureLog
 from watchdog.daemon.heartbeats import Heartbeats
 from watchdog.daemon.monitor import LinkMonitor
 from watchdog.daemon.routes import RouteChooser
@@ -101,8 +102,8 @@ class Daemon:
                                      route=self.routes.binding)
         # Links that completed a cycle since systemd's watchdog was last fed.
         self._cycled: set[str] = set()
-        # Per link whose cycles fail: the error logged, and how many cycles failed with it.
-        self._failing: dict[str, tuple[str, int]] = {}
+        # The jobs' failures, each said once (a full database fails them all, every run).
+        self.failures = FailureLog()
         self._ready = False
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
@@ -133,7 +134,9 @@ class Daemon:
         try:
             self.store.maintain(self.now(), self.config.storage)
         except Exception as error:  # keep the daemon alive; the next run retries
-            log.error("maintenance_failed", error=str(error))
+            self.failures.failed("maintenance", "maintenance_failed", error)
+        else:
+            self.failures.succeeded("maintenance", "maintenance_recovered")
 
     def check_clock(self) -> None:
         """Record whether the system clock is synchronised with every link's heartbeat; say
@@ -142,8 +145,9 @@ class Daemon:
         try:
             self.store.record_clock(self.now(), synced)
         except Exception as error:  # keep the daemon alive; the next check retries
-            log.error("clock_check_failed", error=str(error))
+            self.failures.failed("clock_check", "clock_check_failed", error)
             return
+        self.failures.succeeded("clock_check", "clock_check_recovered")
         if synced is not True and self._clock_answer != (synced,):
             log.warning("clock_not_synchronised", synced=synced,
                         hint="recorded times may drift; enable NTP (timedatectl set-ntp true)")
@@ -225,36 +229,17 @@ class Daemon:
             result = monitor.cycle()
             started, finished = result.started_at, self.now()
         except Exception as error:  # a broken cycle must not stop the heartbeat
-            self._cycle_failed(monitor, error)
+            self.failures.failed(f"cycle:{monitor.name}", "cycle_failed", error,
+                                 link=monitor.name)
             finished = self.now()
         else:
-            self._cycle_recovered(monitor)
+            self.failures.succeeded(f"cycle:{monitor.name}", "cycle_recovered",
+                                    link=monitor.name)
             self._completed(monitor)
         if self.stopping.is_set():
             return
         schedule_once(scheduler, self._cycle_job, self._cycle_job_id(monitor),
                       monitor.next_cycle_at(started, finished), [monitor, scheduler])
-
-    def _cycle_failed(self, monitor: LinkMonitor, error: Exception) -> None:
-        """Log ``monitor``'s failed cycle: an error the first time, debug while the same error
-        repeats. A full or read-only database fails every cycle alike until it is freed; one
-        clear line says so, not one a second."""
-        text = str(error)
-        logged, count = self._failing.get(monitor.name, ("", 0))
-        if count and logged == text:
-            self._failing[monitor.name] = (text, count + 1)
-            log.debug("cycle_failed_again", link=monitor.name, error=text, failed_cycles=count + 1)
-            return
-        self._failing[monitor.name] = (text, 1)
-        log.error("cycle_failed", link=monitor.name, error=text,
-                  error_type=type(error).__name__)
-
-    def _cycle_recovered(self, monitor: LinkMonitor) -> None:
-        """Say, once, that ``monitor``'s cycles complete again after failing, and how many
-        failed."""
-        logged, count = self._failing.pop(monitor.name, ("", 0))
-        if count:
-            log.info("cycle_recovered", link=monitor.name, failed_cycles=count, error=logged)
 
     def _completed(self, monitor: LinkMonitor) -> None:
         """Feed systemd's watchdog once every link has completed a cycle since the last time:

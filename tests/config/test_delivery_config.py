@@ -153,6 +153,8 @@ def test_read_commands_do_not_need_the_secrets(
 @pytest.mark.parametrize(("key", "line", "bad"), [
     ("smtp[0].host", 'host = "mail.office.lan"', 'host = ""'),
     ("smtp[0].host", 'host = "mail.office.lan"', 'host = "http://[::1"'),
+    ("smtp[0].host", 'host = "mail.office.lan"', 'host = "999.1.1.1"'),
+    ("smtp[0].host", 'host = "mail.office.lan"', 'host = "256.256.256.256"'),
     ("notify.webhook[0].url", 'url = "http://192.0.2.5:8080/hook"',
      'url = "http://192.0.2.5:99999/hook"'),
     ("notify.webhook[0].url", 'url = "http://192.0.2.5:8080/hook"', 'url = "http://[::1"'),

@@ -692,8 +692,15 @@ _HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63
 
 
 def is_host(text: str) -> bool:
-    """Whether ``text`` is a host name or an IP address (what a relay's ``host`` may be)."""
-    return _is_ip(text) or (len(text) <= 253 and _HOST_NAME.fullmatch(text) is not None)
+    """Whether ``text`` is a host name or an IP address (what a relay's ``host`` may be).
+
+    A name whose last label is all digits ("999.1.1.1", "256.256.256.256") is neither: no top
+    level domain is numeric, so it is a mistyped address, not a name.
+    """
+    if _is_ip(text):
+        return True
+    return (len(text) <= 253 and _HOST_NAME.fullmatch(text) is not None
+            and not text.rstrip(".").rsplit(".", 1)[-1].isdigit())
 
 
 def _is_ip(text: str) -> bool:

@@ -184,8 +184,11 @@ def mutations(draw: st.DrawFn, base: dict[str, Any]) -> Mutation:
         return Mutation(kind, draw(st.sampled_from(paths)),
                         draw(st.sampled_from(ABSURD_DURATIONS)))
     if kind == "bad_address":
-        paths = [path for path, _ in items if path[-1] in ADDRESS_KEYS]
-        return Mutation(kind, draw(st.sampled_from(paths)), draw(st.sampled_from(BAD_ADDRESSES)))
+        path = draw(st.sampled_from([path for path, _ in items if path[-1] in ADDRESS_KEYS]))
+        # An empty gateway address is allowed: the router is then read from the default route.
+        allowed = {""} if path == ("gateway", "address") else set()
+        return Mutation(kind, path, draw(st.sampled_from(
+            [value for value in BAD_ADDRESSES if value not in allowed])))
     if kind == "unreadable_secret":
         paths = [path for path, _ in items if str(path[-1]).endswith(("_file", "_env"))]
         path = draw(st.sampled_from(paths))

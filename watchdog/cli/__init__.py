@@ -175,7 +175,17 @@ def build_parser() -> argparse.ArgumentParser:
                                             parser_class=_Parser)
     config_commands.required = True
     config_check = config_commands.add_parser(
-        "check", parents=[common], help="print the effective config or one line per problem")
+        "check", parents=[common],
+        help="print the effective config, or one line per problem (exit 78); also what would "
+             "fail later (the database's directory, secret files, templates) and warnings")
+    config_check.add_argument(
+        "--strict", action="store_true",
+        help="exit 78 on warnings too (no ticket backend or notification channel, none "
+             "reachable without the internet, a secret others may read)")
+    config_check.add_argument(
+        "--user", metavar="NAME",
+        help="check the files as this user (default: connectivity-watchdog, the service's, "
+             "when run as root and it exists; else you)")
     config_check.set_defaults(handler=_lazy("config_cmd"))
     return parser
 

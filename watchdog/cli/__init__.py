@@ -165,9 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--json", action="store_true", help="print JSON for programs")
     outbox.set_defaults(handler=_lazy("outbox"))
 
-    notify = commands.add_parser("notify-test", parents=[common],
-                                 help="send a test through each channel now")
-    notify.add_argument("--channel", metavar="NAME", help="only this channel")
+    notify = commands.add_parser(
+        "notify-test", parents=[common],
+        help="send a test through each notification channel now (ticket backends only when "
+             "named with --channel: a test would open a ticket at the helpdesk)")
+    notify.add_argument("--channel", metavar="NAME",
+                        help="only this channel or ticket backend")
     notify.set_defaults(handler=_lazy("notify_cmd"))
 
     config = commands.add_parser("config", help="configuration commands")

@@ -52,8 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[common], help="run the daemon in the foreground")
     run.set_defaults(handler=_lazy("run_cmd"))
 
-    status = commands.add_parser("status", parents=[common],
-                                 help="the link's state, since when, uptime, last results")
+    status = commands.add_parser(
+        "status", parents=[common],
+        help="the link's state, since when, uptime, last results; exit 0 up, 1 degraded or "
+             "maintenance, 2 down, 3 unknown (the daemon is not running)",
+        description="The link's state, since when, uptime and the last results. The exit code "
+                    "follows the Nagios plugins' convention: 0 up (OK), 1 degraded or in a "
+                    "maintenance window (WARNING), 2 down or a LAN fault (CRITICAL), 3 unknown: "
+                    "the daemon is not running or never ran (UNKNOWN). A config or database "
+                    "that cannot be read exits 64 to 78 with one sentence (UNKNOWN to a "
+                    "monitoring system).")
     status.add_argument("--json", action="store_true", help="print JSON for programs")
     status.set_defaults(handler=_lazy("status"))
 

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import argparse
 
-from watchdog.cli.common import config_from, iso, print_json
+from watchdog.cli.common import STATE_EXIT_CODES, config_from, iso, print_json
 from watchdog.config.zone import site_zone
 from watchdog.link.classify import Policy, classify
 from watchdog.link.tracker import slide_window
 from watchdog.probes.cycle import plan_for, run_cycle
 from watchdog.probes.gateway import gateway_to_probe
 from watchdog.probes.ping import detect_ping_mode
-from watchdog.vocabulary import LinkState, state_label
-
-EXIT_CODES: dict[LinkState, int] = {"up": 0, "degraded": 1, "down": 2, "lan_down": 2}
+from watchdog.vocabulary import state_label
 
 
 def command(args: argparse.Namespace) -> int:
@@ -56,4 +54,4 @@ def command(args: argparse.Namespace) -> int:
         if cycle.gateway_note and cycle.gateway is None:
             print(f"gateway  not probed: {cycle.gateway_note}")
         print(f"\nverdict: {state_label(verdict.state, verdict.outage_kind)}: {verdict.cause}")
-    return EXIT_CODES.get(verdict.state, 2)
+    return STATE_EXIT_CODES.get(verdict.state, 2)

@@ -10,6 +10,14 @@ from typing import Any
 from watchdog.config import Config, humanize, load_config
 from watchdog.errors import EX_USAGE, UserError
 from watchdog.report.words import to_millisecond
+from watchdog.vocabulary import LinkState
+
+# The exit code of ``status`` and ``check`` for each state: the Nagios plugins' convention
+# (monitoring plugins, scripts): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. ``unknown`` is the
+# daemon not running (stopped, or silent), or never run on this database.
+STATE_EXIT_CODES: dict[LinkState, int] = {
+    "up": 0, "degraded": 1, "maintenance": 1, "down": 2, "lan_down": 2, "unknown": 3,
+}
 
 
 def config_from(

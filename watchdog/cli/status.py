@@ -2,6 +2,10 @@
 
 Reads the database with the stdlib reader only (no sqlmodel, sqlalchemy or apscheduler), so
 it is fast, works while the daemon runs and after it stopped, and never writes.
+
+Its exit code is the state's, as monitoring plugins read it (``common.STATE_EXIT_CODES``):
+0 up, 1 degraded or maintenance, 2 down or a LAN fault, 3 unknown (the daemon is not running,
+or never ran). A config or database that cannot be read is a user error (64, 66, 78...).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import Any, NamedTuple
 
 from watchdog import clock
 from watchdog.cli.common import (
+    STATE_EXIT_CODES,
     config_from,
     duration,
     iso,
@@ -51,7 +56,7 @@ def command(args: argparse.Namespace) -> int:
         print_json(as_json(status, zone, incident, maintenance, heartbeats))
     else:
         print(render(status, zone, incident, maintenance, heartbeats))
-    return 0
+    return STATE_EXIT_CODES[status.state]
 
 
 class HeartbeatShown(NamedTuple):

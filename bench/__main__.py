@@ -23,6 +23,8 @@ status                      ``watchdog status`` and ``watchdog report --month`` 
                             them, median of 20 runs (bench/status.py)
 targets                     one real probe cycle with 100, 500, 1000 ping targets, both socket
                             modes: time and false loss (bench/targets.py)
+uplinks                     fibre cut → ticket email over a 4G uplink; failover behind the
+                            router → fibre ``down`` recorded, 5 each (bench/uplinks.py)
 ==========================  ===================================================================
 
 The time budget (15 min on 2 cores) is planned before anything runs and printed: phase 1 runs

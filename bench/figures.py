@@ -69,6 +69,14 @@ ROWS: dict[str, tuple[str, str, str]] = {
     "web.memory": ("daemon RSS with `[web]` on",
                    "median VmRSS over 1 min, lab, defaults, [web] on (page every 5 s, scrape "
                    "every 1 s) against off", "≤ 5 MB more than without"),
+    "uplinks.backup_ticket": ("fibre cut → ticket email over the 4G uplink",
+                              "median of 5 fibre cuts, 4G up, `open_after` 10 s, lab, "
+                              "defaults; accepted by the internet-side mail server",
+                              "≤ open_after + 5 s (15 s)"),
+    "uplinks.failover_down": ("fibre cut behind a failover router → fibre `down` recorded",
+                              "median of 5 failovers to the router's 4G, path check (public "
+                              "address and hop 2), lab, defaults",
+                              "≤ 2 × check_interval (60 s)"),
 }
 
 
@@ -265,6 +273,30 @@ def target_figures(results: Sequence[Any]) -> list[Figure]:
         figures.append(figure(f"targets.{mode}", text, verdict,
                               cycles=[result.as_json() for result in ours]))
     return figures
+
+
+def uplink_figures(tickets: Sequence[Any], failovers: Sequence[Any], *, open_after_s: float,
+                   check_interval_s: float) -> list[Figure]:
+    """The fibre cut's ticket email over the 4G, and the failover's outage, as medians of
+    their runs (``bench.uplinks.Run``)."""
+    from bench.uplinks import TICKET_MARGIN_S, median
+
+    def listed(runs: Sequence[Any]) -> str:
+        return ", ".join(f"{run.seconds:.1f}" for run in runs)
+
+    ticket, failover = median(list(tickets)), median(list(failovers))
+    return [
+        figure("uplinks.backup_ticket",
+               f"median {seconds(ticket)} ({plural(len(tickets), 'cut')}: {listed(tickets)})",
+               judge(ticket <= open_after_s + TICKET_MARGIN_S),
+               target=f"≤ open_after + 5 s ({open_after_s + TICKET_MARGIN_S:.0f} s)",
+               median_s=ticket, runs=[run.as_json() for run in tickets]),
+        figure("uplinks.failover_down",
+               f"median {seconds(failover)} ({plural(len(failovers), 'failover')}: "
+               f"{listed(failovers)})", judge(failover <= 2 * check_interval_s),
+               target=f"≤ 2 × check_interval ({2 * check_interval_s:.0f} s)",
+               median_s=failover, runs=[run.as_json() for run in failovers]),
+    ]
 
 
 def format_table(figures: Sequence[Figure], *, markdown: bool = False) -> str:

@@ -49,6 +49,8 @@ PARTS: tuple[Part, ...] = (
     Part("alerts.latency", "alert latencies", 1, "histories", 260, 35,
          ("alerts.outage_started", "alerts.recovered")),
     Part("alerts.kills", "SIGKILLs", 1, "kills", 480, 90, ("alerts.kills",)),
+    Part("uplinks", "fibre cuts over a 4G uplink and behind a failover router", 1, "uplinks",
+         420, 90, ("uplinks.backup_ticket", "uplinks.failover_down")),
     Part("status", "status and report wall time", 2, "alone", 50, 12,
          ("status.status", "status.report", "status.html"), needs_root=False),
     Part("targets", "targets per cycle", 2, "alone", 20, 5,

@@ -30,6 +30,7 @@ from bench.figures import (
     size_figure,
     status_figures,
     target_figures,
+    uplink_figures,
     web_memory_figure,
     web_response_figure,
 )
@@ -147,6 +148,19 @@ def run_web_memory(context: Context) -> tuple[list[Figure], dict[str, Any]]:
     return [web_memory_figure(off, on)], {"off": asdict(off), "on": asdict(on)}
 
 
+def run_uplinks(context: Context) -> tuple[list[Figure], dict[str, Any]]:
+    from bench.uplinks import OPEN_AFTER_S
+    from bench.uplinks import run as measure
+
+    tickets, failovers, settings = measure(context.work, quick=context.quick,
+                                           seed=context.seed, progress=_progress)
+    check = settings["failover_down"]["settings"]["schedule"]["check_interval"]
+    return uplink_figures(tickets, failovers, open_after_s=OPEN_AFTER_S,
+                          check_interval_s=check), {
+        "backup_ticket": [run.as_json() for run in tickets],
+        "failover_down": [run.as_json() for run in failovers], "settings": settings}
+
+
 RUNNERS: dict[str, Callable[[Context], tuple[list[Figure], dict[str, Any]]]] = {
     "false_outages.loss": run_false_outage("loss"),
     "false_outages.dead_target": run_false_outage("dead_target"),
@@ -160,6 +174,7 @@ RUNNERS: dict[str, Callable[[Context], tuple[list[Figure], dict[str, Any]]]] = {
     "targets": run_targets,
     "web.memory": run_web_memory,
     "web.response": run_web_response,
+    "uplinks": run_uplinks,
 }
 
 

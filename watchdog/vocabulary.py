@@ -40,10 +40,24 @@ WATCHED_STATES: Final[tuple[LinkState, ...]] = tuple(
 #: reminder. It is never the tracker's own state: the timeline shows it over the tracker's
 #: (``watchdog.link.maintenance``).
 
+#: The site's state, from its links' (``watchdog.link.site``): ``up`` while the primary link
+#: carries the traffic, ``on_backup`` while it is down and the traffic leaves another way (a
+#: backup uplink, or the backup path of a router that failed over), ``down`` while nothing
+#: leaves; ``maintenance`` and ``unknown`` as the primary's when nothing else tells.
+SiteState = Literal["up", "on_backup", "down", "maintenance", "unknown"]
+SITE_STATES: Final[tuple[SiteState, ...]] = get_args(SiteState)
+
+#: The cause code (``evidence["cause"]["code"]``) of a link that is ``down`` because its
+#: traffic leaves through another path (its path check, ``watchdog.probes.path``): its own
+#: line is dead, yet the site's traffic still flows.
+CAUSE_OTHER_PATH: Final = "other_path"
+
 OutageKind = Literal["isp", "lan", "dns"]
 OUTAGE_KINDS: Final[tuple[OutageKind, ...]] = get_args(OutageKind)
 
-ProbeKind = Literal["gateway", "ping", "dns", "http"]
+#: ``path``: an uplink's path check (``watchdog.probes.path``), which tells which way the
+#: traffic really leaves (behind a router that fails over by itself).
+ProbeKind = Literal["gateway", "ping", "dns", "http", "path"]
 PROBE_KINDS: Final[tuple[ProbeKind, ...]] = get_args(ProbeKind)
 
 # --- incidents and their messages -----------------------------------------------------------
@@ -128,6 +142,15 @@ STATE_LABELS: Final[Mapping[str, str]] = {
     "lan_down": "DOWN (local network fault)",
     "unknown": "UNKNOWN",
     "maintenance": "MAINTENANCE",
+}
+
+#: The site's state in a headline (``status``), by ``SiteState``.
+SITE_STATE_LABELS: Final[Mapping[str, str]] = {
+    "up": "UP",
+    "on_backup": "ON BACKUP",
+    "down": "DOWN",
+    "maintenance": "MAINTENANCE",
+    "unknown": "UNKNOWN",
 }
 
 #: An outage kind in a sentence or a table (``report``), by ``OutageKind``.

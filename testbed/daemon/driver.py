@@ -29,8 +29,9 @@ from testbed.daemon.waiting import POLL_INTERVAL, Seen, T, poll_until, utcnow
 from testbed.lab import Lab
 from watchdog.config import Config, load_config
 from watchdog.errors import DatabaseError
+from watchdog.link.site import LinkView, site_state
 from watchdog.store.reader import OutageRow, StatusData, read_outages, read_status
-from watchdog.vocabulary import LinkState
+from watchdog.vocabulary import CAUSE_OTHER_PATH, DEFAULT_LINK, LinkState, SiteState
 
 WATCHDOG = REPO / ".venv" / "bin" / "watchdog"
 # How long stop() waits for the daemon to exit after SIGTERM before it gives up.
@@ -179,9 +180,24 @@ class LabDaemon:
                 raise AssertionError(f"{problem}\n{self.describe()}")
             time.sleep(min(left, 10 * POLL_INTERVAL))
 
-    def status(self) -> StatusData:
-        """``read_status`` now."""
-        return read_status(self.database, utcnow())
+    def status(self, link: str = DEFAULT_LINK) -> StatusData:
+        """``read_status`` of ``link`` now."""
+        return read_status(self.database, utcnow(), link=link)
+
+    def site(self) -> SiteState:
+        """The site's state now, from each link of the config as ``watchdog status`` reads
+        it."""
+        views = []
+        for link in self.settings.links:
+            status = self.status(link.name)
+            views.append(LinkView(link.name, status.state, link.primary,
+                                  other_path=status.cause_code == CAUSE_OTHER_PATH))
+        return site_state(views)
+
+    def wait_for_site(self, state: SiteState, *, timeout: float = 20.0) -> Seen[SiteState]:
+        """Wait until the site's state (``site``) is ``state``."""
+        return self.poll(lambda: state if self.site() == state else None, timeout=timeout,
+                         what=f"the site's state {state!r}")
 
     def outages(self) -> list[OutageRow]:
         return read_outages(self.database, None)
@@ -189,17 +205,18 @@ class LabDaemon:
     def intervals(self) -> list[Interval]:
         return read_intervals(self.database)
 
-    def wait_for_state(self, state: LinkState, *, timeout: float = 20.0) -> StatusData:
-        """Wait until ``watchdog status`` would say ``state`` with this run of the daemon
-        running (the heartbeat carries its pid: a killed run's heartbeat still looks alive for
-        a few seconds, and its open interval with it)."""
+    def wait_for_state(self, state: LinkState, *, timeout: float = 20.0,
+                       link: str = DEFAULT_LINK) -> StatusData:
+        """Wait until ``watchdog status`` would say ``state`` of ``link`` with this run of the
+        daemon running (the heartbeat carries its pid: a killed run's heartbeat still looks
+        alive for a few seconds, and its open interval with it)."""
         def check() -> StatusData | None:
-            status = self.status()
+            status = self.status(link)
             heartbeat = status.heartbeat
             ours = heartbeat is not None and heartbeat.running and heartbeat.pid == self.pid
             return status if ours and status.state == state else None
 
-        return self.poll(check, timeout=timeout, what=f"the state {state!r}").value
+        return self.poll(check, timeout=timeout, what=f"the state {state!r} of {link}").value
 
     def wait_for_outage(
         self,

@@ -122,6 +122,8 @@ class IncidentRow:
     ended_at: datetime | None
     ticket_opened_at: datetime | None
     cuts: int
+    # The name of the link (uplink) whose incident it is.
+    link: str | None = None
 
 
 def _time_or_none(text: str | None) -> datetime | None:
@@ -151,11 +153,12 @@ def read_incidents(database: Path) -> list[IncidentRow]:
                 .fetchone() is None:
             return []
         rows = connection.execute(
-            "SELECT id, kind, reference, started_at, ended_at, ticket_opened_at, cuts "
-            "FROM incident ORDER BY started_at, id").fetchall()
+            "SELECT i.id, i.kind, i.reference, i.started_at, i.ended_at, i.ticket_opened_at, "
+            "i.cuts, l.name FROM incident i LEFT JOIN link l ON l.id = i.link_id "
+            "ORDER BY i.started_at, i.id").fetchall()
     return [IncidentRow(id=r[0], kind=r[1], reference=r[2], started_at=from_text(r[3]),
                         ended_at=_time_or_none(r[4]), ticket_opened_at=_time_or_none(r[5]),
-                        cuts=r[6])
+                        cuts=r[6], link=r[7])
             for r in rows]
 
 

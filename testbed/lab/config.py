@@ -9,7 +9,23 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from testbed.lab.topology import DNS_PORT, DNS_SERVERS, HTTP_SERVER, PING_TARGETS
+from testbed.lab.topology import (
+    BACKUP_INTERFACE,
+    DNS_PORT,
+    DNS_SERVERS,
+    ECHO_PATH,
+    FAR_HOST,
+    FIBRE_OPERATOR_PREFIX,
+    FIBRE_PUBLIC_ADDRESS,
+    HTTP_SERVER,
+    LAN_INTERFACE,
+    PING_TARGETS,
+    Backup,
+)
+
+# The uplinks' names in the configs ``uplink_sections`` writes.
+FIBRE = "fibre"
+BACKUP = "4g"
 
 
 def _duration(value: timedelta) -> str:
@@ -119,3 +135,27 @@ def merge_config(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
         else:
             merged[section] = value
     return merged
+
+
+def uplink_sections(backup: Backup, *, path: str = "both") -> dict[str, Any]:
+    """Config sections for a lab with a backup path (``Lab(backup=...)``), for
+    ``lab.write_config``.
+
+    ``"uplink"``: the fibre (primary) and the 4G as two uplinks, each bound to its own
+    interface (its gateway read from the routes through it). ``"failover"``: one uplink, the
+    fibre behind the router that fails over, with a path check: the public address the web
+    server's echo sees (``path`` "echo"), the router 2 hops away on the way to the far host
+    (``path`` "hop"), or both (the default).
+    """
+    if backup == "uplink":
+        return {"uplink": [
+            {"name": FIBRE, "kind": "fibre", "primary": True, "interface": LAN_INTERFACE},
+            {"name": BACKUP, "kind": "4g", "interface": BACKUP_INTERFACE},
+        ]}
+    check: dict[str, Any] = {}
+    if path in ("echo", "both"):
+        check |= {"echo_url": f"http://{HTTP_SERVER}{ECHO_PATH}",
+                  "expect_address": [FIBRE_PUBLIC_ADDRESS]}
+    if path in ("hop", "both"):
+        check |= {"hop_target": FAR_HOST, "hop": 2, "expect_hop": [FIBRE_OPERATOR_PREFIX]}
+    return {"uplink": [{"name": FIBRE, "kind": "fibre", "primary": True, "path": check}]}

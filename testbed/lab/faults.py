@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from testbed.lab.namespaces import LabError
 from testbed.lab.network import NFT_GATEWAY_TABLE, NFT_LOSS_TABLE, LabNetwork
 from testbed.lab.topology import (
+    BACKUP_INTERFACE,
+    BACKUP_INTERNET_ADDRESS,
     INTERNET_NETWORK,
     INTERNET_WAN_ADDRESS,
     LAN_INTERFACE,
@@ -46,6 +49,49 @@ class LabFaults(LabNetwork):
             f"link set {WAN_INTERFACE} up",
             f"route replace {INTERNET_NETWORK} via {INTERNET_WAN_ADDRESS}",
         ]))
+
+    def cut_backup(self) -> datetime:
+        """Cut the 4G uplink's way to the internet (``Lab(backup="uplink")``): the 4G router's
+        WAN interface goes down, as ``cut_wan`` does the fibre's. Returns the instant right
+        after the change."""
+        self._need_backup("uplink", "cut_backup")
+        return self._apply("cut_backup", "", lambda: self._ip_batch("mobile", [
+            f"link set {WAN_INTERFACE} down",
+        ]))
+
+    def restore_backup(self) -> datetime:
+        """Bring the 4G uplink's way to the internet back (its route with it). Returns the
+        instant right after the change."""
+        self._need_backup("uplink", "restore_backup")
+        return self._apply("restore_backup", "", lambda: self._ip_batch("mobile", [
+            f"link set {WAN_INTERFACE} up",
+            f"route replace {INTERNET_NETWORK} via {BACKUP_INTERNET_ADDRESS}",
+        ]))
+
+    def fail_over(self) -> datetime:
+        """The fibre dies and its router switches to its 4G by itself
+        (``Lab(backup="failover")``): in one ``ip -batch``, the router's WAN interface goes
+        down and its route to the internet goes through the 4G path. The office sees the
+        internet answer as before, through another path. Returns the instant right after."""
+        self._need_backup("failover", "fail_over")
+        return self._apply("fail_over", "", lambda: self._ip_batch("router", [
+            f"link set {WAN_INTERFACE} down",
+            f"route replace {INTERNET_NETWORK} via {BACKUP_INTERNET_ADDRESS} "
+            f"dev {BACKUP_INTERFACE}",
+        ]))
+
+    def fail_back(self) -> datetime:
+        """The fibre is repaired and the router goes back to it: its WAN interface up and its
+        route to the internet through it again. Returns the instant right after."""
+        self._need_backup("failover", "fail_back")
+        return self._apply("fail_back", "", lambda: self._ip_batch("router", [
+            f"link set {WAN_INTERFACE} up",
+            f"route replace {INTERNET_NETWORK} via {INTERNET_WAN_ADDRESS} dev {WAN_INTERFACE}",
+        ]))
+
+    def _need_backup(self, backup: str, fault: str) -> None:
+        if self.backup != backup:
+            raise LabError(f"{fault} needs a lab built with Lab(backup={backup!r})")
 
     def kill_gateway(self) -> datetime:
         """Make the router deaf and mute on the LAN, as a hung router behind a live switch.

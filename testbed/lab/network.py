@@ -42,7 +42,18 @@ from testbed.lab.namespaces import (
 )
 from testbed.lab.ping import PING_SCRIPT, Echo, PingReport
 from testbed.lab.topology import (
+    BACKUP_GATEWAY_ADDRESS,
+    BACKUP_INTERFACE,
+    BACKUP_INTERNET_ADDRESS,
+    BACKUP_LAN_NETWORK,
+    BACKUP_LAN_PREFIX,
+    BACKUP_METRIC,
+    BACKUP_OFFICE_ADDRESS,
+    BACKUP_TABLE,
+    BACKUP_WAN_ADDRESS,
     DNS_SERVERS,
+    FAR_HOST,
+    FAR_INTERFACE,
     GATEWAY_ADDRESS,
     HTTP_SERVER,
     INTERNET_HOSTS,
@@ -56,6 +67,7 @@ from testbed.lab.topology import (
     ROUTER_WAN_ADDRESS,
     WAN_INTERFACE,
     WAN_PREFIX,
+    Backup,
     Node,
 )
 from testbed.servers import SERVERS_DIR
@@ -68,6 +80,8 @@ _CLONE_NEWNET = 0x40000000
 # The router's nftables tables for the faults (created empty at start, see testbed.lab.faults).
 NFT_LOSS_TABLE = "wdlab_loss"
 NFT_GATEWAY_TABLE = "wdlab_gateway"
+# The failover router's NAT (``Lab(backup="failover")``).
+NFT_NAT_TABLE = "wdlab_nat"
 _lab_numbers = itertools.count()
 
 
@@ -116,13 +130,18 @@ class LabNetwork:
         services: bool = True,
         servers_dir: Path | None = None,
         python: str | None = None,
+        backup: Backup | None = None,
     ) -> None:
         """``services``: start the DNS and HTTP servers (``dns_server.py`` and ``http_server.py``
         from ``servers_dir``, default ``testbed/servers``); ``python``: the interpreter for them
-        and for ``ping``/``run_python`` (default: the project's ``.venv/bin/python``)."""
+        and for ``ping``/``run_python`` (default: the project's ``.venv/bin/python``);
+        ``backup``: a backup path to the same internet, the office's own 4G uplink
+        (``"uplink"``) or its router's failover to a 4G (``"failover"``), see ``topology``."""
         number = next(_lab_numbers)
         self.prefix = f"{NAME_PREFIX}{os.getpid()}-{number}-"
-        self.names: dict[Node, str] = {node: f"{self.prefix}{node}" for node in NODES}
+        self.backup = backup
+        nodes: tuple[Node, ...] = (*NODES, "mobile") if backup == "uplink" else NODES
+        self.names: dict[Node, str] = {node: f"{self.prefix}{node}" for node in nodes}
         self.with_services = services
         self.servers_dir = servers_dir or SERVERS_DIR
         venv_python = REPO / ".venv" / "bin" / "python"
@@ -206,8 +225,8 @@ class LabNetwork:
         """Start the servers "out there" (``LabServices`` does; the bare network has none)."""
 
     def _build_network(self) -> None:
-        office, router, internet = (self.names[node] for node in NODES)
-        for name in (office, router, internet):
+        router, internet = self.names["router"], self.names["internet"]
+        for name in self.names.values():
             run_command(["ip", "netns", "add", name])
             self._created.append(name)
         self._ip_batch("office", [
@@ -242,6 +261,77 @@ class LabNetwork:
                                       f"net.ipv4.ip_forward={forward}"])
         if shutil.which("nft"):
             self._prepare_router_tables()
+        if self.backup == "uplink":
+            self._build_backup_uplink()
+        elif self.backup == "failover":
+            self._build_failover()
+
+    def _build_backup_uplink(self) -> None:
+        """The office's own 4G uplink: a second interface, a 4G router, its own way to the
+        internet; a default route through it (after the fibre's) and a policy rule for what
+        leaves from its address."""
+        mobile, internet = self.names["mobile"], self.names["internet"]
+        self._ip_batch("office", [
+            f"link add {BACKUP_INTERFACE} type veth peer name {LAN_INTERFACE} netns {mobile}",
+            f"addr add {BACKUP_OFFICE_ADDRESS}/{BACKUP_LAN_PREFIX} dev {BACKUP_INTERFACE}",
+            f"link set {BACKUP_INTERFACE} up",
+            f"route add default via {BACKUP_GATEWAY_ADDRESS} dev {BACKUP_INTERFACE} "
+            f"metric {BACKUP_METRIC}",
+            f"route add default via {BACKUP_GATEWAY_ADDRESS} dev {BACKUP_INTERFACE} "
+            f"table {BACKUP_TABLE}",
+            f"rule add from {BACKUP_OFFICE_ADDRESS} table {BACKUP_TABLE}",
+        ])
+        self._ip_batch("mobile", [
+            "link set lo up",
+            f"link add {WAN_INTERFACE} type veth peer name {BACKUP_INTERFACE} netns {internet}",
+            f"addr add {BACKUP_GATEWAY_ADDRESS}/{BACKUP_LAN_PREFIX} dev {LAN_INTERFACE}",
+            f"link set {LAN_INTERFACE} up",
+            f"addr add {BACKUP_WAN_ADDRESS}/{WAN_PREFIX} dev {WAN_INTERFACE}",
+            f"link set {WAN_INTERFACE} up",
+            f"route add {INTERNET_NETWORK} via {BACKUP_INTERNET_ADDRESS}",
+        ])
+        self._ip_batch("internet", [
+            f"addr add {BACKUP_INTERNET_ADDRESS}/{WAN_PREFIX} dev {BACKUP_INTERFACE}",
+            f"link set {BACKUP_INTERFACE} up",
+            f"route add {BACKUP_LAN_NETWORK} via {BACKUP_WAN_ADDRESS}",
+        ])
+        self._exec_command("mobile", ["sysctl", "-q", "-w",
+                                      "net.ipv4.ping_group_range=0 2147483647",
+                                      "net.ipv4.ip_forward=1"])
+        # Answers to the 4G address come in on the 4G interface while the main table's best
+        # route back is the fibre's: a strict reverse-path filter would drop them.
+        self._exec_command("office", ["sysctl", "-q", "-w", "net.ipv4.conf.all.rp_filter=0",
+                                      f"net.ipv4.conf.{BACKUP_INTERFACE}.rp_filter=0",
+                                      f"net.ipv4.conf.{LAN_INTERFACE}.rp_filter=0"])
+
+    def _build_failover(self) -> None:
+        """The fibre router's own 4G path (not used until ``fail_over``), its NAT, and a far
+        host beyond the internet's edge for the hop check."""
+        internet = self.names["internet"]
+        self._ip_batch("router", [
+            f"link add {BACKUP_INTERFACE} type veth peer name {BACKUP_INTERFACE} netns {internet}",
+            f"addr add {BACKUP_WAN_ADDRESS}/{WAN_PREFIX} dev {BACKUP_INTERFACE}",
+            f"link set {BACKUP_INTERFACE} up",
+        ])
+        self._ip_batch("internet", [
+            f"addr add {BACKUP_INTERNET_ADDRESS}/{WAN_PREFIX} dev {BACKUP_INTERFACE}",
+            f"link set {BACKUP_INTERFACE} up",
+            # A veth pair with nothing behind it (no dummy driver needed): what is routed
+            # there goes nowhere.
+            f"link add {FAR_INTERFACE} type veth peer name {FAR_INTERFACE}-end",
+            f"link set {FAR_INTERFACE}-end up",
+            f"link set {FAR_INTERFACE} up",
+            f"route add {FAR_HOST}/32 dev {FAR_INTERFACE}",
+        ])
+        # The internet forwards towards the far host, so a packet that reaches its edge with
+        # a time-to-live of 1 draws "time exceeded" from that edge.
+        self._exec_command("internet", ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
+        self._exec_command("router", ["nft", "-f", "-"], input_text=(
+            f"table ip {NFT_NAT_TABLE} {{\n"
+            "  chain postrouting { type nat hook postrouting priority srcnat; policy accept;\n"
+            f'    oifname "{WAN_INTERFACE}" masquerade\n'
+            f'    oifname "{BACKUP_INTERFACE}" masquerade\n'
+            "  }\n}\n"))
 
     def _prepare_router_tables(self) -> None:
         """Create the router's fault tables with empty, accepting chains.

@@ -63,8 +63,9 @@ class DnsServer:
     """A UDP DNS server on ``host``:``port`` (port 0: any free port, see ``.port``).
 
     ``mode`` may be changed at any time; ``queries`` counts the queries received and
-    ``arrivals`` holds when each came (``time.monotonic()``); ``drop_next`` queries from now
-    on are read and left unanswered, as if lost on the way (a retransmission test). ``hold``:
+    ``arrivals`` holds when each came (``time.monotonic()``) and ``last_client`` the address of
+    the latest one's sender; ``drop_next`` queries from now on are read and left unanswered, as
+    if lost on the way (a retransmission test). ``hold``:
     each answer is sent that many seconds after its query arrived, while the server goes on
     reading others; ``in_flight`` counts the queries whose answer is held and ``max_in_flight``
     the most at once, so a test can count how many queries a client had out together.
@@ -86,6 +87,7 @@ class DnsServer:
         self.queries = 0
         self.arrivals: list[float] = []
         self.drop_next = 0
+        self.last_client: str | None = None
         self.hold = hold
         self.in_flight = 0
         self.max_in_flight = 0
@@ -147,6 +149,7 @@ class DnsServer:
             return
         self.queries += 1
         self.arrivals.append(time.monotonic())
+        self.last_client = client[0]
         if self.drop_next > 0:
             self.drop_next -= 1
             return

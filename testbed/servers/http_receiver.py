@@ -92,6 +92,7 @@ class ReceivedRequest:
             "method": self.method,
             "path": self.path,
             "headers": dict(self.headers),
+            "client": self.client,
         }
         try:
             record["body"] = self.body.decode("utf-8")

@@ -20,6 +20,8 @@ Paths (GET):
   (``?interval=SECONDS`` changes the pace).
 - ``/trickle-headers``: the status line and headers themselves, one byte per interval (0.05 s).
 - ``/big``: 200 with an 8 MiB body.
+- ``/ip``: 200 with the client's address, as a public-address echo service says it
+  ("ip=198.51.100.1"); the path check of an uplink behind a failover router reads it.
 """
 
 from __future__ import annotations
@@ -98,6 +100,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._trickle_headers()
             elif path == "/big":
                 self._big()
+            elif path == "/ip":
+                self._send(200, f"ip={self.client_address[0]}\n".encode())
             else:
                 self._send(404, b"not found\n")
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):

@@ -81,6 +81,8 @@ class ReceivedMessage:
     helo: str | None
     login: str | None
     tls: bool
+    # The client's address (the uplink a message left through shows here).
+    peer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,7 @@ class _Handler:
             helo=session.host_name,
             login=session.auth_data if isinstance(session.auth_data, str) else None,
             tls=transport is not None and transport.get_extra_info("ssl_object") is not None,
+            peer=session.peer[0] if isinstance(session.peer, tuple) else None,
         )
         reply = self.owner._record(received)
         if self.owner.data_delay > 0:

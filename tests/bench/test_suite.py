@@ -390,3 +390,26 @@ def test_the_times_list_every_planned_part_with_its_phase_and_lane() -> None:
     assert "phase 1 resources      resources" in text and "12.5 % busy" in text
     assert "detection" in text and "FAILED" in text
     assert "phase 2 alone" in text and "total 9 min 20 s" in text
+
+
+def uplink_run(number: int, seconds: float) -> Any:
+    from bench.uplinks import Run
+
+    return Run(number, at(0), at(seconds), "")
+
+
+def test_uplink_rows_judge_the_median_ticket_email_and_the_median_failover() -> None:
+    from bench.figures import uplink_figures
+
+    ticket, failover = uplink_figures(
+        [uplink_run(1, 12.0), uplink_run(2, 16.0), uplink_run(3, 13.5)],
+        [uplink_run(1, 20.0), uplink_run(2, 58.0), uplink_run(3, 35.0)],
+        open_after_s=10.0, check_interval_s=30.0)
+    assert (ticket.key, ticket.verdict, ticket.values["median_s"]) == (
+        "uplinks.backup_ticket", "ok", 13.5)
+    assert "median 13.50 s (3 cuts: 12.0, 16.0, 13.5)" in ticket.measured
+    assert ticket.target == "≤ open_after + 5 s (15 s)"
+    assert (failover.verdict, failover.target) == ("ok", "≤ 2 × check_interval (60 s)")
+    slow, late = uplink_figures([uplink_run(1, 15.5)], [uplink_run(1, 61.0)],
+                                open_after_s=10.0, check_interval_s=30.0)
+    assert (slow.verdict, late.verdict) == ("MISSED", "MISSED")

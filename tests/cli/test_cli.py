@@ -144,7 +144,8 @@ def test_outages_lists_each_with_its_duration(
         assert "ended" not in out
         code, out, _ = run(capsys, "outages", "--json", "--config", str(config))
     assert json.loads(out) == [{
-        "id": 1, "kind": "isp", "started_at": "2025-03-01T13:01:00+01:00", "ended_at": None,
+        "id": 1, "link": "default", "kind": "isp", "started_at": "2025-03-01T13:01:00+01:00",
+        "ended_at": None,
         "duration_s": 541,
         "cause": "the gateway answers but 3 of 3 internet targets do not answer",
         "unobserved_s": 0, "end_observed": None,

@@ -42,7 +42,9 @@ def schema_keys(kind: type[typing.Any], table: str = "") -> Iterator[tuple[str, 
         value = hints[field.name]
         if isinstance(value, type) and issubclass(value, ChannelTables):
             value = value.shape()
-        inner = typing.get_args(value)[0] if typing.get_origin(value) is list else value
+        # A repeated table (list[X]) or an optional one (X | None, as [uplink.path]): X's keys.
+        inner = next((argument for argument in typing.get_args(value)
+                      if argument is not type(None)), value)
         path = f"{table}.{field.name}" if table else field.name
         if dataclasses.is_dataclass(inner):
             yield from schema_keys(inner, path)

@@ -10,6 +10,7 @@ import pytest
 from testbed.servers.http_receiver import HttpReceiver, Reply
 from tests.channels.conftest import HOST, SLACK, TIMEOUT
 from watchdog import __version__
+from watchdog.binding import Binding
 from watchdog.heartbeats.pings import Ping
 from watchdog.heartbeats.styles import request_for
 from watchdog.heartbeats.transport import send
@@ -97,7 +98,7 @@ def test_a_dead_service_and_an_unusable_source_address_are_said_plainly(
     refused = send(request, timeout=2.0)
     assert refused.error == f"http://{HOST}:{closed_port} refused the connection"
     # An address this host does not have (a link's own, not configured): nothing leaves.
-    unbound = send(request, timeout=2.0, source_address="192.0.2.77")
+    unbound = send(request, timeout=2.0, binding=Binding(source="192.0.2.77"))
     assert not unbound.ok and unbound.error is not None
     assert "Cannot assign requested address" in unbound.error
     assert UUID not in unbound.error
@@ -106,6 +107,6 @@ def test_a_dead_service_and_an_unusable_source_address_are_said_plainly(
 def test_a_source_address_is_the_one_the_connection_leaves_from(receiver: HttpReceiver) -> None:
     request = request_for("healthchecks", hc_url(receiver), Ping("up", "fine"))
     assert request is not None
-    assert send(request, timeout=2.0, source_address="127.0.0.5").ok
+    assert send(request, timeout=2.0, binding=Binding(source="127.0.0.5")).ok
     assert send(request, timeout=2.0).ok
     assert [arrived.client for arrived in receiver.requests] == ["127.0.0.5", "127.0.0.1"]

@@ -4,6 +4,8 @@
 answer, the third does not, and the gateway answers. ``gw=None`` means no default route.
 ``spread=0.001``: the probes leave one after the other, 1 ms apart in the order of ``results``
 (pings, gateway, DNS, HTTP), as a real cycle's concurrent probes do within a few ms.
+``path="f"``: a path check that saw the line's own path ("f"), another path ("b"), or got no
+answer ("?"); one letter per check (the public address, the hop).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def cycle(
     gw: str | None = "+",
     dns: str | None = None,
     http: str | None = None,
+    path: str | None = None,
     rtt: float = 12.0,
     received: list[int] | None = None,
     spread: float = 0.0,
@@ -71,6 +74,14 @@ def cycle(
     if http is not None:
         kinds.add("http")
         results += _results("http", http, WEB, moment, 40.0, 1)
+    if path is not None:
+        kinds.add("path")
+        for index, mark in enumerate(path):
+            seen = {"f": None, "b": "another path: public address 198.51.100.5",
+                    "?": "timeout"}[mark]
+            results.append(ProbeResult(kind="path", target=f"path{index + 1}",
+                                       address="http://203.0.113.80/ip", ok=mark == "f",
+                                       at=moment, received=0 if mark == "?" else 1, error=seen))
     if spread:
         results = [replace(result, at=moment + timedelta(seconds=index * spread))
                    for index, result in enumerate(results)]

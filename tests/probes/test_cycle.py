@@ -362,7 +362,7 @@ def test_it_limits_pings_to_what_the_open_files_limit_allows(
 def test_it_turns_a_probe_that_raises_into_a_failed_result(
     host_ping_mode: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_query(check: DnsCheck, *, timeout: float) -> ProbeResult:
+    async def broken_query(check: DnsCheck, *, timeout: float, **_: Any) -> ProbeResult:
         raise RuntimeError("bug")
 
     monkeypatch.setattr("watchdog.probes.cycle.query", broken_query)
@@ -380,7 +380,7 @@ def test_it_does_not_wait_for_an_http_thread_that_is_stuck(
 ) -> None:
     release = threading.Event()
 
-    def stuck_fetch(check: HttpCheck, *, timeout: float) -> ProbeResult:
+    def stuck_fetch(check: HttpCheck, *, timeout: float, **_: Any) -> ProbeResult:
         release.wait(10)  # a fetch that ignores its own deadline
         raise AssertionError("never reported")
 

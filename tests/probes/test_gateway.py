@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from watchdog.probes.gateway import default_gateway
+from watchdog.probes.gateway import default_gateway, takes_default_route
 
 from .netns import ROUTER_ADDRESS, IsolatedNetwork
 
@@ -59,3 +59,26 @@ def test_it_finds_no_gateway_in_a_namespace_with_only_loopback(
     isolated_network: IsolatedNetwork,
 ) -> None:
     assert isolated_network.call(default_gateway, "/proc/thread-self/net/route") is None
+
+
+def test_an_uplink_reads_the_default_route_through_its_own_interface() -> None:
+    route = str(FIXTURES / "route_two_defaults.txt")
+    assert default_gateway(route, interface="wlan0") == "192.168.1.254"
+    assert default_gateway(route, interface="eth0") == "10.0.0.1"
+    assert default_gateway(route, interface="wwan0") is None
+
+
+@pytest.mark.parametrize(("address", "default"), [
+    ("203.0.113.25", True),    # only the default routes match
+    ("10.1.2.3", False),       # eth0's 10.0.0.0/8
+    ("192.168.1.20", False),   # wlan0's LAN
+    ("2001:db8::25", True),    # not listed here: counted as the default route's
+])
+def test_it_tells_whether_an_address_goes_through_a_default_route(address: str,
+                                                                   default: bool) -> None:
+    assert takes_default_route(address, str(FIXTURES / "route_two_defaults.txt")) is default
+
+
+def test_an_address_with_no_route_at_all_counts_as_the_default_routes(tmp_path: Path) -> None:
+    assert takes_default_route("203.0.113.25", str(FIXTURES / "route_no_default.txt"))
+    assert takes_default_route("203.0.113.25", str(tmp_path / "missing"))

@@ -97,27 +97,34 @@ def revision_before_heartbeat_pings() -> str:
     return ours.down_revision
 
 
+def columns_of(db_path: Path, table: str) -> str:
+    return ", ".join(name for _, name, *_ in rows(db_path, f"PRAGMA table_info({table})"))
+
+
 def test_the_migration_adds_the_table_and_keeps_every_row(store: Store, db_path: Path) -> None:
     record_outage(store, DEFAULT_LINK, 10, 20)
     store.close()
-    tables = ("state_interval", "outage", "link", "target", "sample")
-    before = {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in tables}
     previous = revision_before_heartbeat_pings()
     migrate_to(db_path, previous)
+    # The rows as the schema before heartbeat_ping holds them (later revisions add columns).
+    tables = {table: columns_of(db_path, table)
+              for table in ("state_interval", "outage", "link", "target", "sample")}
+    before = {table: rows(db_path, f"SELECT {columns} FROM {table} ORDER BY 1")
+              for table, columns in tables.items()}
     with pytest.raises(DatabaseError, match="needs a schema upgrade"):
         read_heartbeats(db_path)
     upgraded = Store.open(db_path)  # the daemon's start: a backup, then the upgrade
     assert upgraded.backup is not None
     assert upgraded.backup.name.startswith(f"watchdog.db.bak-{previous}-")
-    assert {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in tables} == (
-        before)
+    assert {table: rows(db_path, f"SELECT {columns} FROM {table} ORDER BY 1")
+            for table, columns in tables.items()} == before
     assert read_heartbeats(db_path) == ()
     send(upgraded, 30, "start", reported=outage_baseline(db_path, links=[DEFAULT_LINK]))
     upgraded.close()
     assert [(record.signal, record.reported_outage_id) for record in read_heartbeats(db_path)] == [
         ("start", 1)]
     migrate_to(db_path, previous)  # and back: only the heartbeats' record goes
-    assert {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1") for table in tables} == (
-        before)
+    assert {table: rows(db_path, f"SELECT {columns} FROM {table} ORDER BY 1")
+            for table, columns in tables.items()} == before
     assert "heartbeat_ping" not in {name for (name,) in rows(
         db_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}

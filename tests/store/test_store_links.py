@@ -11,6 +11,7 @@ import pytest
 from store_helpers import INTERVAL, T0, at, cycle, migrate_to, rows, text, transition
 
 from watchdog.errors import DatabaseError
+from watchdog.probes.results import CycleResult, ProbeResult
 from watchdog.store import migrate, reader
 from watchdog.store.report_reader import read_period
 from watchdog.store.writer import Store
@@ -178,3 +179,99 @@ def test_hourly_quality_comes_from_the_roll_ups_of_the_links_ping_targets(
         at(hour), 6, 0, pytest.approx(40.0))
     (backup,) = read_hours(db_path, T0, at(3 * hour), link=BACKUP)
     assert (backup.sent, backup.lost, backup.mean_rtt_ms) == (6, 6, None)
+
+
+# --- the primary uplink continues the history of the implicit link -------------------------
+
+FIBRE = "fibre"
+
+
+def _history_under_default(db_path: Path) -> None:
+    """A database written before uplinks: an outage and its end under ``default``."""
+    with Store.open(db_path) as old:
+        old.resume(T0, INTERVAL, link=DEFAULT_LINK)
+        old.record_cycle(cycle(at(2)), [transition("up", at(2))], [], at(3), link=DEFAULT_LINK)
+        old.record_cycle(cycle(at(4), ok=False), [transition("down", at(4), "isp")], [], at(5),
+                         link=DEFAULT_LINK)
+        old.record_cycle(cycle(at(8)), [transition("up", at(8))], [], at(9), link=DEFAULT_LINK)
+        old.shutdown(at(10))
+
+
+def test_a_primary_uplink_takes_over_the_history_of_the_implicit_link(db_path: Path) -> None:
+    _history_under_default(db_path)
+    before = intervals_of(db_path, DEFAULT_LINK)
+    with Store.open(db_path) as store:
+        info = store.resume(at(20), INTERVAL, link=FIBRE, primary_of=[FIBRE, BACKUP])
+        backup = store.resume(at(20), INTERVAL, link=BACKUP)
+        store.shutdown(at(21))
+    assert (info.link_id, info.took_over) == (1, DEFAULT_LINK)
+    assert backup.took_over is None and backup.link_id == 2
+    assert rows(db_path, "SELECT id, name FROM link ORDER BY id") == [(1, FIBRE), (2, BACKUP)]
+    # Its intervals and outage are the fibre's now: the gap since the shutdown is unknown.
+    assert intervals_of(db_path, FIBRE)[:len(before)] == before
+    assert intervals_of(db_path, FIBRE)[-1][0] == "unknown"
+    assert [(o.link, o.kind) for o in reader.read_outages(db_path, None)] == [(FIBRE, "isp")]
+    assert intervals_of(db_path, DEFAULT_LINK) == []
+
+
+def test_a_known_primary_keeps_its_history_and_another_uplink_never_takes_over(
+    db_path: Path
+) -> None:
+    _history_under_default(db_path)
+    with Store.open(db_path) as store:
+        # Not the primary: a new history of its own.
+        assert store.resume(at(20), INTERVAL, link=BACKUP).took_over is None
+        # The first history is a link of the config: it stays that link's.
+        kept = store.resume(at(20), INTERVAL, link=FIBRE, primary_of=[FIBRE, DEFAULT_LINK])
+        store.shutdown(at(21))
+    assert kept.took_over is None and kept.link_id == 3
+    assert rows(db_path, "SELECT name FROM link ORDER BY id") == [
+        (DEFAULT_LINK,), (BACKUP,), (FIBRE,)]
+
+
+def test_a_config_back_without_uplinks_gives_the_history_back_to_the_implicit_link(
+    db_path: Path
+) -> None:
+    _history_under_default(db_path)
+    with Store.open(db_path) as store:
+        store.resume(at(20), INTERVAL, link=FIBRE, primary_of=[FIBRE, BACKUP])
+        store.resume(at(20), INTERVAL, link=BACKUP)
+        store.shutdown(at(21))
+    with Store.open(db_path) as store:
+        info = store.resume(at(30), INTERVAL, link=DEFAULT_LINK, primary_of=[DEFAULT_LINK])
+        store.shutdown(at(31))
+    assert (info.link_id, info.took_over) == (1, FIBRE)
+    assert rows(db_path, "SELECT id, name FROM link ORDER BY id") == [
+        (1, DEFAULT_LINK), (2, BACKUP)]
+    status = reader.read_status(db_path, at(31))
+    assert status.link == DEFAULT_LINK and status.windows[0].unavailable_seconds == 4
+
+
+def test_the_uplinks_migration_keeps_the_history_and_allows_path_checks(db_path: Path) -> None:
+    """A database from before uplinks (0008) upgraded in place: every row kept, the
+    causes' words not recorded for old intervals, path checks' results storable, and its
+    history the primary uplink's at the next start."""
+    _history_under_default(db_path)
+    before = intervals_of(db_path, DEFAULT_LINK)
+    migrate_to(db_path, "0008")
+    old = {table: rows(db_path, f"SELECT * FROM {table} ORDER BY 1")
+           for table in ("state_interval", "outage", "target", "link")}
+    with Store.open(db_path) as store:  # migrates, after a backup
+        assert store.backup is not None and store.backup.name.startswith("watchdog.db.bak-0008-")
+        assert [row[:-1] for row in rows(db_path, "SELECT * FROM state_interval ORDER BY 1")
+                ] == old["state_interval"]
+        assert rows(db_path, "SELECT count(*) FROM state_interval WHERE cause_code IS NOT NULL"
+                    ) == [(0,)]
+        for table in ("outage", "target", "link"):
+            assert rows(db_path, f"SELECT * FROM {table} ORDER BY 1") == old[table], table
+        store.resume(at(20), INTERVAL, link=FIBRE, primary_of=[FIBRE])
+        path = ProbeResult("path", "echo", "http://203.0.113.80/ip", False, at(22), None, 1, 1,
+                           "another path: public address 198.51.100.5")
+        with_path = CycleResult(at(22), at(23), frozenset({"ping", "path"}),
+                                (*cycle(at(22)).results, path))
+        store.record_cycle(with_path, [transition("up", at(22))], [], at(23), link=FIBRE)
+        store.shutdown(at(24))
+    assert rows(db_path, "SELECT l.name, t.kind, t.last_ok FROM target t JOIN link l "
+                         "ON l.id = t.link_id WHERE t.kind = 'path'") == [(FIBRE, "path", 0)]
+    assert intervals_of(db_path, FIBRE)[:len(before)] == before
+    assert rows(db_path, "SELECT version_num FROM alembic_version") == [(migrate.HEAD_REVISION,)]

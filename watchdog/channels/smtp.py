@@ -32,8 +32,9 @@ from datetime import datetime
 from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from email.policy import Policy
-from typing import TYPE_CHECKING, ClassVar, Final, Literal, NamedTuple, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, NamedTuple, cast, get_args
 
+from watchdog.binding import Binding, create_connection, outbound_for
 from watchdog.channels.errors import (
     DeliveryError,
     causes,
@@ -155,13 +156,23 @@ class SmtpReceipt(NamedTuple):
 
 
 class _Client(smtplib.SMTP):
-    """smtplib's client that keeps the server's final answer to the message data.
+    """smtplib's client that keeps the server's final answer to the message data, and
+    connects through ``binding`` (an uplink's interface or source address; None: the
+    default route).
 
     ``sendmail`` drops that answer, but it is the one worth recording: "250 OK queued as
     4F2A" is what a postmaster asks for when a message has to be traced.
     """
 
     data_reply: tuple[int, bytes] | None = None
+
+    def __init__(self, *args: Any, binding: Binding | None = None, **kwargs: Any) -> None:
+        self.binding = binding  # before smtplib's __init__, which connects
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        source = cast("tuple[str, int] | None", self.source_address)
+        return create_connection((host, port), timeout, self.binding, source)
 
     def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
         reply = super().data(msg)
@@ -171,6 +182,11 @@ class _Client(smtplib.SMTP):
 
 class _TlsClient(_Client, smtplib.SMTP_SSL):
     """The same, over implicit TLS."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # SMTP_SSL's own would connect without the binding: wrap ours as it does.
+        return self.context.wrap_socket(_Client._get_socket(self, host, port, timeout),
+                                        server_hostname=host)
 
 
 def send_email(settings: SmtpSettings, message: EmailMessage) -> SmtpReceipt:
@@ -262,13 +278,16 @@ def _connect(settings: SmtpSettings, context: ssl.SSLContext | None) -> _Client:
     # lookup that can hang for the resolver's whole timeout while the internet is down, before
     # even a LAN relay is greeted. The default EHLO name is chosen once connected.
     local_hostname = settings.helo_name or "localhost"
+    # While the primary uplink is down, a relay out on the internet is reached through the
+    # uplink that works (``watchdog.binding``); a LAN relay keeps its own route.
+    binding = outbound_for(settings.host)
     client: _Client
     if settings.security == "tls":
         client = _TlsClient(settings.host, settings.port, local_hostname=local_hostname,
-                            timeout=settings.timeout, context=context)
+                            timeout=settings.timeout, context=context, binding=binding)
     else:
         client = _Client(settings.host, settings.port, local_hostname=local_hostname,
-                         timeout=settings.timeout)
+                         timeout=settings.timeout, binding=binding)
     if settings.helo_name is None and client.sock is not None:
         client.local_hostname = _default_helo_name(client.sock)
     return client

@@ -53,6 +53,7 @@ import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
 from watchdog import __version__
+from watchdog.binding import outbound_for
 from watchdog.channels.errors import (
     MASK,
     DeliveryError,
@@ -62,6 +63,7 @@ from watchdog.channels.errors import (
     quote,
     untrusted_certificate,
 )
+from watchdog.http_binding import BoundAdapter
 
 USER_AGENT: Final = f"connectivity-watchdog/{__version__}"
 # Seconds to connect and per read. A webhook answers at once or is in trouble.
@@ -214,11 +216,17 @@ def _post(settings: WebhookSettings, body: bytes | dict[str, Any] | list[Any],
         raise DeliveryError(f"ca_file {settings.ca_file} is not a file: point it at the PEM "
                             "certificate of the CA that signed the server's certificate",
                             permanent=True)
+    # While the primary uplink is down, a receiver out on the internet is reached through the
+    # uplink that works (``watchdog.binding``); one on the LAN keeps its own route.
+    binding = outbound_for(urlsplit(target).hostname or "")
     try:
         with requests.Session() as session:
             # Only the configuration decides where requests go and what they carry: no proxy,
             # CA bundle or .netrc from the environment (.netrc would replace our Authorization).
             session.trust_env = False
+            if binding is not None:
+                for prefix in ("http://", "https://"):
+                    session.mount(prefix, BoundAdapter(binding))
             with session.request(
                 settings.method,
                 target,

@@ -59,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="The link's state, since when, uptime and the last results. The exit code "
                     "follows the Nagios plugins' convention: 0 up (OK), 1 degraded or in a "
                     "maintenance window (WARNING), 2 down or a LAN fault (CRITICAL), 3 unknown: "
-                    "the daemon is not running or never ran (UNKNOWN). A config or database "
+                    "the daemon is not running or never ran (UNKNOWN). With several uplinks: "
+                    "the primary's, but 1 while the site is on backup. A config or database "
                     "that cannot be read exits 64 to 78 with one sentence (UNKNOWN to a "
                     "monitoring system).")
     status.add_argument("--json", action="store_true", help="print JSON for programs")
@@ -74,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     outages.add_argument("--since", metavar="DATE",
                          help="only outages still going on at or after DATE (YYYY-MM-DD or "
                               "an ISO time; default: all)")
+    outages.add_argument("--link", metavar="NAME",
+                         help="only this uplink's outages (default: every link's)")
     outages.add_argument("--json", action="store_true", help="print JSON for programs")
     outages.set_defaults(handler=_lazy("outages"))
 
@@ -91,6 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--json", action="store_true", help="the same as --format json")
     report.add_argument("-o", "--output", metavar="FILE",
                         help="write the report to FILE instead of printing it")
+    report.add_argument("--link", metavar="NAME",
+                        help="the uplink to report on (default: the primary one)")
     report.set_defaults(handler=_lazy("report"))
 
     evidence = commands.add_parser(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from watchdog.config import Config, humanize, load_config
+from watchdog.config.schema import LinkConfig
 from watchdog.errors import EX_USAGE, UserError
 from watchdog.report.words import to_millisecond
 from watchdog.vocabulary import LinkState
@@ -18,6 +19,9 @@ from watchdog.vocabulary import LinkState
 STATE_EXIT_CODES: dict[LinkState, int] = {
     "up": 0, "degraded": 1, "maintenance": 1, "down": 2, "lan_down": 2, "unknown": 3,
 }
+# ``status``'s while the site is on backup (its primary down, its traffic leaving another
+# way): still served, a WARNING.
+ON_BACKUP_EXIT_CODE = 1
 
 
 def config_from(
@@ -101,3 +105,22 @@ def duration(seconds: float) -> str:
 
 def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def link_title(link: LinkConfig) -> str:
+    """``fibre (fibre, primary)``: an uplink's name with its kind and role."""
+    about = [word for word in (link.kind, "primary" if link.primary else "") if word]
+    return f"{link.name} ({', '.join(about)})" if about else link.name
+
+
+def chosen_link(config: Config, name: str | None) -> LinkConfig:
+    """The link ``--link NAME`` names (None: the primary one); raises ``UserError`` (exit 64)
+    naming the config's links when it has none of that name."""
+    if name is None:
+        return config.primary_link
+    try:
+        return config.link(name)
+    except KeyError:
+        names = ", ".join(repr(link.name) for link in config.links)
+        raise UserError(f"--link {name!r} is not a link of this config; use one of {names}",
+                        EX_USAGE) from None

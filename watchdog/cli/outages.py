@@ -1,4 +1,5 @@
-"""``watchdog outages [--since DATE]``: every recorded outage, oldest first."""
+"""``watchdog outages [--since DATE] [--link NAME]``: every recorded outage, oldest first (with
+several uplinks, each says whose it is; ``--link`` keeps one uplink's)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from watchdog import clock
 from watchdog.cli.common import (
     bracket_text,
+    chosen_link,
     config_from,
     duration,
     iso,
@@ -38,15 +40,18 @@ def command(args: argparse.Namespace) -> int:
     zone = site_zone(config)
     since = parse_since(args.since, zone) if args.since else None
     now = clock.utcnow()
-    rows = read_outages(config.storage.database, since)
+    link = None if args.link is None else chosen_link(config, args.link).name
+    rows = [row for row in read_outages(config.storage.database, since)
+            if link is None or row.link == link]
     if args.json:
         print_json([as_json(row, zone, now) for row in rows])
         return 0
     if not rows:
-        print("No outage recorded" + (f" since {args.since}." if args.since else "."))
+        scope = (f" since {args.since}" if args.since else "") + (f" on {link}" if link else "")
+        print(f"No outage recorded{scope}.")
         return 0
     for row in rows:
-        print(render(row, zone, now))
+        print(render(row, zone, now, show_link=bool(config.uplink)))
     return 0
 
 
@@ -65,6 +70,7 @@ def as_json(row: OutageRow, zone: tzinfo, now: datetime) -> dict[str, Any]:
     """
     return {
         "id": row.id,
+        "link": row.link,
         "kind": row.kind,
         "started_at": iso(row.started_at, zone),
         "ended_at": iso(row.ended_at, zone),
@@ -78,7 +84,8 @@ def as_json(row: OutageRow, zone: tzinfo, now: datetime) -> dict[str, Any]:
     }
 
 
-def render(row: OutageRow, zone: tzinfo, now: datetime) -> str:
+def render(row: OutageRow, zone: tzinfo, now: datetime, *, show_link: bool = False) -> str:
+    """An outage's lines; ``show_link`` names its link (a site with uplinks)."""
     start = local_time(row.started_at, zone)
     if row.ended_at is None:
         end = "still going on"
@@ -90,7 +97,8 @@ def render(row: OutageRow, zone: tzinfo, now: datetime) -> str:
     extra = ""
     if row.unobserved_seconds >= 1:
         extra = f", of which {duration(row.unobserved_seconds)} not watched"
-    lines = [f"#{row.id:<4} {row.kind:<4} {start} → {end}  {lasted}{extra}"]
+    link = f"{row.link} " if show_link else ""
+    lines = [f"#{row.id:<4} {link}{row.kind:<4} {start} → {end}  {lasted}{extra}"]
     # The precision of the record, where the probes tell it (not for outages recorded before).
     started = bracket_text(row.start_after, row.start_by, zone)
     if started is not None:

@@ -2,7 +2,9 @@
 
 ``--month YYYY-MM`` (default: this month) or ``--from DATE --to DATE`` (days in the site's
 zone, both included); ``--format text|html|csv|json`` (``--json`` is ``--format json``);
-``-o FILE`` writes it there instead of printing it. The words follow ``site.language``.
+``-o FILE`` writes it there instead of printing it; ``--link NAME`` reports on that uplink
+(default: the primary one; with uplinks, the report lists each one's availability too). The
+words follow ``site.language``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import sys
 from pathlib import Path
 
 from watchdog import clock
-from watchdog.cli.common import config_from
+from watchdog.cli.common import chosen_link, config_from
 from watchdog.config.zone import site_zone
 from watchdog.errors import EX_CANTCREAT, EX_USAGE, UserError
 from watchdog.report import period as periods
@@ -34,7 +36,7 @@ def command(args: argparse.Namespace) -> int:
         period = periods.days(args.date_from, args.date_to, zone, now)
     else:
         period = periods.month(args.month, zone, now)
-    report = build(config, period, now)
+    report = build(config, period, now, link=chosen_link(config, args.link).name)
     fmt = "json" if args.json else args.format
     write = Writer(config.site.language, zone)
     text = {"json": lambda: as_json(report), "csv": lambda: as_csv(report),

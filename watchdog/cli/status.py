@@ -3,24 +3,28 @@
 Reads the database with the stdlib reader only (no sqlmodel, sqlalchemy or apscheduler), so
 it is fast, works while the daemon runs and after it stopped, and never writes.
 
-Its exit code is the state's, as monitoring plugins read it (``common.STATE_EXIT_CODES``):
-0 up, 1 degraded or maintenance, 2 down or a LAN fault, 3 unknown (the daemon is not running,
-or never ran). A config or database that cannot be read is a user error (64, 66, 78...).
+Its exit code is the primary link's state's, as monitoring plugins read it
+(``common.STATE_EXIT_CODES``): 0 up, 1 degraded or maintenance, 2 down or a LAN fault, 3
+unknown (the daemon is not running, or never ran); 1 too while the site is on backup. A
+config or database that cannot be read is a user error (64, 66, 78...).
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, NamedTuple
 
 from watchdog import clock
 from watchdog.cli.common import (
+    ON_BACKUP_EXIT_CODE,
     STATE_EXIT_CODES,
     config_from,
     duration,
     iso,
+    link_title,
     local_time,
     print_json,
 )
@@ -30,33 +34,59 @@ from watchdog.cli.maintenance_views import (
     occurrence_json,
     occurrence_text,
 )
-from watchdog.config import Config
+from watchdog.config.schema import Config, LinkConfig
 from watchdog.config.zone import site_zone
-from watchdog.link.maintenance_windows import Occurrence, window_at, windows_between
+from watchdog.link.maintenance_windows import (
+    MaintenanceWindow,
+    Occurrence,
+    window_at,
+    windows_between,
+)
+from watchdog.link.site import LinkView, carrier, site_state
 from watchdog.store.heartbeat_reader import HeartbeatRecord, read_heartbeats
 from watchdog.store.reader import Heartbeat, StatusData, read_status
 from watchdog.store.ticket_reader import TicketRow, read_current_incident
-from watchdog.vocabulary import state_label
+from watchdog.vocabulary import CAUSE_OTHER_PATH, SITE_STATE_LABELS, state_label
+
+
+@dataclass(frozen=True, slots=True)
+class LinkLook:
+    """What ``status`` shows of one link: its config entry, its recorded state, its ongoing
+    incident and the maintenance windows holding now or beginning within a day."""
+
+    link: LinkConfig
+    status: StatusData
+    incident: TicketRow | None
+    maintenance: tuple[Occurrence, ...]
 
 
 def command(args: argparse.Namespace) -> int:
     config = config_from(args)
     zone = site_zone(config)
     now = clock.utcnow()
-    status = read_status(config.storage.database, now)
-    incident = read_current_incident(config.storage.database)
     windows = known_windows(config, now)
-    active = window_at(windows, now, link=status.link)
-    upcoming = [occurrence for occurrence in windows_between(
-        windows, now, now + UPCOMING, link=status.link) if occurrence.start > now]
-    maintenance = ([active] if active else []) + upcoming
+    looks = [look(config, link, now, windows) for link in config.links]
+    several = bool(config.uplink)
     heartbeats = configured_heartbeats(config, read_heartbeats(config.storage.database)) if (
         config.heartbeat) else []
     if args.json:
-        print_json(as_json(status, zone, incident, maintenance, heartbeats))
+        print_json({**site_json(looks, zone),
+                    "heartbeats": [_heartbeat_json(shown, zone) for shown in heartbeats]})
+    elif not several:
+        only = looks[0]
+        print(render(only.status, zone, only.incident, only.maintenance, heartbeats))
     else:
-        print(render(status, zone, incident, maintenance, heartbeats))
-    return STATE_EXIT_CODES[status.state]
+        print(render_site(looks, zone, heartbeats))
+    return exit_code(looks)
+
+
+def exit_code(looks: Sequence[LinkLook]) -> int:
+    """The exit code of ``status`` for the site whose links are ``looks`` (the primary
+    first): its primary's state's (``STATE_EXIT_CODES``), but 1 (WARNING) while the site is on
+    backup, its traffic leaving through another uplink or another path."""
+    if site_state(site_views(looks)) == "on_backup":
+        return ON_BACKUP_EXIT_CODE
+    return STATE_EXIT_CODES[looks[0].status.state]
 
 
 class HeartbeatShown(NamedTuple):
@@ -76,14 +106,46 @@ def configured_heartbeats(config: Config, records: Sequence[HeartbeatRecord]
             for entry in config.heartbeat]
 
 
+def look(config: Config, link: LinkConfig, now: datetime,
+         windows: Sequence[MaintenanceWindow]) -> LinkLook:
+    """Read what ``status`` shows of ``link`` at ``now``; raises ``DatabaseError``."""
+    status = read_status(config.storage.database, now, link=link.name)
+    incident = read_current_incident(config.storage.database, link=link.name)
+    active = window_at(windows, now, link=link.name)
+    upcoming = [occurrence for occurrence in windows_between(
+        windows, now, now + UPCOMING, link=link.name) if occurrence.start > now]
+    return LinkLook(link, status, incident, tuple(([active] if active else []) + upcoming))
+
+
+def site_views(looks: Sequence[LinkLook]) -> list[LinkView]:
+    """Each link as the site's state sees it (``watchdog.link.site``)."""
+    return [LinkView(item.link.name, item.status.state, item.link.primary,
+                     other_path=item.status.cause_code == CAUSE_OTHER_PATH) for item in looks]
+
+
+def site_json(looks: Sequence[LinkLook], zone: tzinfo) -> dict[str, Any]:
+    """The JSON of ``status --json``: the primary link's keys at the top (as before uplinks),
+    ``site`` (its state and the uplink carrying the traffic) and ``links`` (each link's keys
+    with its ``name``, ``kind`` and ``primary``, the primary first)."""
+    views = site_views(looks)
+    chosen = carrier(views)
+    parts = [{"name": item.link.name, "kind": item.link.kind, "primary": item.link.primary,
+              **as_json(item.status, zone, item.incident, item.maintenance)} for item in looks]
+    top = dict(parts[0])
+    for key in ("name", "kind", "primary"):
+        top.pop(key)
+    return {**top, "site": {"state": site_state(views),
+                            "carrier": None if chosen is None else chosen.name},
+            "links": parts}
+
+
 def as_json(
     status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
-    maintenance: Sequence[Occurrence] = (), heartbeats: Sequence[HeartbeatShown] = (),
+    maintenance: Sequence[Occurrence] = (),
 ) -> dict[str, Any]:
     """The JSON contract of ``status --json`` (other tools read it: keep the keys).
 
-    ``maintenance`` holds the window holding now (if any) and those beginning within a day;
-    ``heartbeats`` the configured heartbeats and their last sends (the host, never the URL)."""
+    ``maintenance`` holds the window holding now (if any) and those beginning within a day."""
     outage = status.open_outage
     heartbeat = status.heartbeat
     return {
@@ -129,7 +191,6 @@ def as_json(
             "checked_at": iso(heartbeat.clock_checked_at, zone) if heartbeat else None,
             "since": iso(heartbeat.clock_status_since, zone) if heartbeat else None,
         },
-        "heartbeats": [_heartbeat_json(shown, zone) for shown in heartbeats],
         "database": str(status.path),
     }
 
@@ -204,6 +265,38 @@ def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
            heartbeats: Sequence[HeartbeatShown] = ()) -> str:
     """The person's view: state and since first, then maintenance windows holding now or
     within a day, uptime, last results, the daemon and its heartbeats."""
+    lines = link_lines(status, zone, incident, maintenance, "Internet link")
+    lines.append("")
+    lines.extend(daemon_lines(status, zone, heartbeats))
+    return "\n".join(lines)
+
+
+def render_site(looks: Sequence[LinkLook], zone: tzinfo,
+                heartbeats: Sequence[HeartbeatShown] = ()) -> str:
+    """The person's view of a site with uplinks: the site's state first, then each uplink
+    (the primary first) as ``render`` shows a link, then the daemon and its heartbeats."""
+    views = site_views(looks)
+    state, chosen = site_state(views), carrier(views)
+    headline = f"Site: {SITE_STATE_LABELS.get(state, state.upper())}"
+    if state == "on_backup" and chosen is not None:
+        headline += (f": the traffic leaves through {chosen.name}" if not chosen.primary
+                     else f": {chosen.name}'s router sends the traffic another way")
+    elif state == "down":
+        headline += ": no uplink carries the traffic"
+    lines = [headline]
+    for item in looks:
+        lines.append("")
+        lines.extend(link_lines(item.status, zone, item.incident, item.maintenance,
+                                f"Uplink {link_title(item.link)}"))
+    lines.append("")
+    lines.extend(daemon_lines(looks[0].status, zone, heartbeats))
+    return "\n".join(lines)
+
+
+def link_lines(status: StatusData, zone: tzinfo, incident: TicketRow | None,
+               maintenance: Sequence[Occurrence], title: str) -> list[str]:
+    """One link's lines: ``title`` with its state and since when, the cause, the outage and
+    what was done about it, maintenance windows, uptime and the last results."""
     now = status.now
     outage = status.open_outage
     label = state_label(status.state, outage.kind if outage else None)
@@ -211,9 +304,9 @@ def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
     if status.since is not None:
         since = local_time(status.since, zone, now)
         elapsed = duration((now - status.since).total_seconds())
-        lines.append(f"Internet link: {label} since {since} ({elapsed})")
+        lines.append(f"{title}: {label} since {since} ({elapsed})")
     else:
-        lines.append(f"Internet link: {label}")
+        lines.append(f"{title}: {label}")
     lines.append(f"  {status.cause}")
     if outage is not None:
         lasted = duration((now - outage.started_at).total_seconds())
@@ -248,7 +341,15 @@ def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
             error = f" ({t.last_error})" if t.last_error else ""
             lines.append(f"  {t.kind:<8} {t.name:<{width}}  {outcome} {rtt}  {when}  "
                          f"{t.address}{error}")
-    lines.append("")
+    return lines
+
+
+def daemon_lines(status: StatusData, zone: tzinfo,
+                 heartbeats: Sequence[HeartbeatShown] = ()) -> list[str]:
+    """Whether the daemon runs (from ``status``'s link's heartbeat), the clock, the
+    dead-man's switch's heartbeats, the file."""
+    now = status.now
+    lines = []
     heartbeat = status.heartbeat
     if heartbeat is None:
         lines.append("Daemon: has never run on this database")
@@ -268,4 +369,4 @@ def render(status: StatusData, zone: tzinfo, incident: TicketRow | None = None,
         width = max(len(shown.name) for shown in heartbeats)
         lines.extend(_heartbeat_line(shown, width, zone, now) for shown in heartbeats)
     lines.append(f"Database: {status.path}")
-    return "\n".join(lines)
+    return lines

@@ -319,10 +319,19 @@ def dump_config(config: Config) -> str:
                 nested.extend((f"[[{name}.{f.name}]]", item) for item in value)
             elif _is_secret_source(table, f.name):
                 continue  # shown through the masked secret itself
+            elif value is None and _is_optional_table(table, f.name):
+                continue  # an optional table left out ([uplink.isp])
             else:
                 lines.append(f"{f.name} = {_toml_value(value, f)}")
         tables[:0] = nested
     return "\n".join(lines) + "\n"
+
+
+def _is_optional_table(table: Any, name: str) -> bool:
+    """Whether field ``name`` of ``table`` is a table that may be left out (``X | None``)."""
+    kind = typing.get_type_hints(type(table))[name]
+    return typing.get_origin(kind) in (typing.Union, types.UnionType) and any(
+        dataclasses.is_dataclass(option) for option in typing.get_args(kind))
 
 
 def _is_secret_source(table: Any, name: str) -> bool:

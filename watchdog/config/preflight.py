@@ -171,9 +171,9 @@ def _group(gid: int) -> str:
 
 
 def backup_uplinks(config: Config) -> list[str]:
-    """The links besides the first (issue 10: ``[[uplink]]``, a backup line such as 4G): while
-    the primary is cut, a backup carries every channel to the internet. Today a config has
-    one link, so none."""
+    """The ``[[uplink]]`` links besides the primary (a backup line such as 4G): while the
+    primary is cut, the daemon sends every channel bound for the internet through a backup
+    that works. None in a config without uplinks."""
     return [link.name for link in config.links[1:]]
 
 

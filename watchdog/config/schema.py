@@ -7,6 +7,7 @@ rules live next to the key they constrain. Cross-field rules live in ``Config.pr
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -105,6 +106,10 @@ class HttpCheck:
     # Empty: any 2xx or 3xx answer is a success (redirects are not followed).
     expect_status: list[int] = field(default_factory=list)
     max_body_bytes: int = field(default=65536, metadata=_limits(0, 10_000_000))
+    # Text the body must contain (within its first max_body_bytes), or with expect_body_regex
+    # a regular expression it must match: a captive portal answers 200 with its own page.
+    expect_body: str = ""
+    expect_body_regex: bool = False
 
 
 @dataclass(frozen=True)
@@ -333,14 +338,71 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class PathCheckConfig:
+    """``[uplink.path]``: which way the traffic really leaves (``watchdog.probes.path``).
+
+    Behind a router that fails over to a backup by itself, the internet answers through
+    either path; this check tells them apart, by the public address a web echo service sees
+    (``echo_url`` answers with the caller's address, which must be in ``expect_address``)
+    and/or by the operator of the hop ``hop`` on the way to ``hop_target`` (its "time
+    exceeded" must come from ``expect_hop``). An answer from elsewhere means the traffic
+    takes another path: the uplink is down (its provider's outage) while the site is on
+    backup. A check that gets no answer says nothing.
+    """
+
+    echo_url: str = ""
+    # Addresses or prefixes: ["198.51.100.7"], ["198.51.100.0/24"].
+    expect_address: list[str] = field(default_factory=list)
+    # Empty: the first [[ping]] target.
+    hop_target: str = ""
+    hop: int = field(default=2, metadata=_limits(1, 30))
+    # Prefixes of the operator's network: ["198.51.100.0/24"].
+    expect_hop: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class UplinkConfig:
+    """``[[uplink]]``: one way out of the office, watched by its own monitor.
+
+    Its probes leave through ``interface`` (SO_BINDTODEVICE) and/or from ``source`` (a
+    local address; the kernel then needs a policy route for it, see the README). Its outages
+    are its own, ticketed to ``tickets`` (empty: every ticket backend) under its provider
+    ``isp`` (the primary's defaults to the top-level ``[isp]``).
+    """
+
+    name: str
+    # A word for people: "fibre", "4g", "adsl", "cable"...
+    kind: str = ""
+    # The uplink the site depends on; when none says so, the first one.
+    primary: bool = False
+    interface: str = ""
+    source: str = ""
+    # Its router's address; empty: the default route through its interface.
+    gateway: str = ""
+    tickets: list[str] = field(default_factory=list)
+    isp: IspConfig | None = None
+    path: PathCheckConfig | None = None
+
+
+@dataclass(frozen=True)
 class LinkConfig:
-    """One link (uplink) the daemon watches with its own monitor: its name and its gateway.
+    """One link (uplink) the daemon watches with its own monitor: its name, its gateway, how
+    its probes reach it (``interface``, ``source``; both empty: the default route), its
+    provider and ticket backends, and its path check.
 
     The probe targets (``ping``, ``dns``, ``http``) are the config's, probed on every link.
+    ``tickets`` empty: every ticket backend that takes the outage's kind.
     """
 
     name: str
     gateway: GatewayConfig
+    kind: str = ""
+    primary: bool = True
+    interface: str = ""
+    source: str = ""
+    isp: IspConfig = field(default_factory=IspConfig)
+    tickets: tuple[str, ...] = ()
+    path: PathCheckConfig | None = None
 
 
 @dataclass(frozen=True)
@@ -358,6 +420,7 @@ class Config:
     contract: ContractConfig = field(default_factory=ContractConfig)
     maintenance: list[MaintenanceConfig] = field(default_factory=list)
     heartbeat: list[HeartbeatConfig] = field(default_factory=list)
+    uplink: list[UplinkConfig] = field(default_factory=list)
     smtp: list[SmtpConfig] = field(default_factory=list)
     tickets: TicketsConfig = field(default_factory=TicketsConfig.empty)
     notify: NotifyConfig = field(default_factory=NotifyConfig.empty)
@@ -367,8 +430,33 @@ class Config:
 
     @property
     def links(self) -> tuple[LinkConfig, ...]:
-        """The links to watch, each by its own monitor: today the one implicit link."""
-        return (LinkConfig(DEFAULT_LINK, self.gateway),)
+        """The links to watch, each by its own monitor, the primary first: one per
+        ``[[uplink]]``, or the one implicit link (``DEFAULT_LINK``) of a config without."""
+        if not self.uplink:
+            return (LinkConfig(DEFAULT_LINK, self.gateway, isp=self.isp),)
+        primary = next((up for up in self.uplink if up.primary), self.uplink[0])
+        ordered = [primary, *(up for up in self.uplink if up is not primary)]
+        return tuple(
+            LinkConfig(
+                up.name, GatewayConfig(self.gateway.enabled, up.gateway), kind=up.kind,
+                primary=up is primary, interface=up.interface, source=up.source,
+                isp=up.isp or (self.isp if up is primary else IspConfig()),
+                tickets=tuple(up.tickets), path=up.path,
+            )
+            for up in ordered
+        )
+
+    @property
+    def primary_link(self) -> LinkConfig:
+        """The link the site depends on (the implicit one of a config without uplinks)."""
+        return self.links[0]
+
+    def link(self, name: str) -> LinkConfig:
+        """The link called ``name``; ``KeyError`` when the config has none of that name."""
+        for link in self.links:
+            if link.name == name:
+                return link
+        raise KeyError(name)
 
     @property
     def down_quorum(self) -> int:
@@ -419,9 +507,18 @@ class Config:
                 if not 100 <= status <= 599:
                     found.append((f"http[{index}].expect_status",
                                   f"{status} is not an HTTP status code (100 to 599)"))
+        for index, http in enumerate(self.http):
+            if http.expect_body_regex:
+                try:
+                    re.compile(http.expect_body)
+                except re.error as error:
+                    found.append((f"http[{index}].expect_body", f"is not a regular expression "
+                                  f"({error}); fix it, or set expect_body_regex = false to "
+                                  "look for the text as it is"))
         if self.gateway.address and not _is_ip(self.gateway.address):
             found.append(("gateway.address", f"{self.gateway.address!r} is not an IP address; "
                           "write the router's LAN address or leave it empty to auto-detect"))
+        found.extend(self._uplink_problems())
         found.extend(self._delivery_problems())
         found.extend(self._heartbeat_problems())
         found.extend(self.contract.problems())
@@ -478,6 +575,45 @@ class Config:
                 found.append((f"{where}.link", f"{entry.link!r} is not a link of this config; "
                               f"use one of {', '.join(map(repr, links))}, or leave it empty "
                               "for the site (the worst of its links)"))
+        return found
+
+    def _uplink_problems(self) -> list[tuple[str, str]]:
+        """The ``[[uplink]]`` tables: names, the one primary, addresses, interfaces, ticket
+        backends and path checks."""
+        from watchdog.channels.provider import TICKETS
+        from watchdog.channels.registry import configured
+
+        found: list[tuple[str, str]] = []
+        names = [up.name for up in self.uplink]
+        backends = [channel.entry.name for channel in configured(self, TICKETS)]
+        primaries = [index for index, up in enumerate(self.uplink) if up.primary]
+        for index in primaries[1:]:
+            found.append((f"uplink[{index}].primary", f"{self.uplink[primaries[0]].name!r} is "
+                          "already the primary uplink; mark only one uplink primary = true"))
+        for index, up in enumerate(self.uplink):
+            where = f"uplink[{index}]"
+            if not up.name.strip():
+                found.append((f"{where}.name", "is empty; give the uplink a name such as "
+                              "\"fibre\" or \"4g\""))
+            elif up.name in names[:index]:
+                found.append((f"{where}.name", f"{up.name!r} is used twice; give every uplink "
+                              "its own name"))
+            if up.interface and not _is_interface_name(up.interface):
+                found.append((f"{where}.interface", f"{up.interface!r} is not a network "
+                              "interface name; write it as `ip link` shows it, for example "
+                              "\"eth1\" or \"wwan0\""))
+            for key, value, what in (("source", up.source, "one of this server's addresses"),
+                                     ("gateway", up.gateway, "the uplink's router")):
+                if value and not _is_ip(value):
+                    found.append((f"{where}.{key}", f"{value!r} is not an IP address; write "
+                                  f"the address of {what}, or leave it empty"))
+            for name in up.tickets:
+                if name not in backends:
+                    listed = ", ".join(map(repr, backends)) or "none is configured"
+                    found.append((f"{where}.tickets", f"{name!r} is not a ticket backend of "
+                                  f"this config ({listed}); name a [[tickets.*]] entry"))
+            if up.path is not None:
+                found.extend(_path_problems(up.path, f"{where}.path"))
         return found
 
     def channel_names(self) -> list[str]:
@@ -548,3 +684,45 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is_network(text: str) -> bool:
+    try:
+        ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_interface_name(text: str) -> bool:
+    """What Linux accepts as an interface name: 1 to 15 bytes, no slash, colon or space."""
+    return (0 < len(text.encode()) <= 15 and text not in (".", "..")
+            and not any(char in text for char in "/: \t\n"))
+
+
+def _path_problems(path: PathCheckConfig, where: str) -> list[tuple[str, str]]:
+    """An ``[uplink.path]`` table: at least one way to tell the path, each complete."""
+    found: list[tuple[str, str]] = []
+    if not (path.echo_url or path.expect_address or path.expect_hop):
+        found.append((where, "says nothing to tell the path by; give echo_url and "
+                      "expect_address, and/or expect_hop"))
+    if path.echo_url and not is_http_url(path.echo_url):
+        found.append((f"{where}.echo_url", f"{path.echo_url!r} is not an http(s) URL; write "
+                      "the address of a service that answers with the caller's address"))
+    if path.echo_url and not path.expect_address:
+        found.append((f"{where}.expect_address", "is empty; list the uplink's public "
+                      "address or prefix, for example [\"198.51.100.7\"]"))
+    if path.expect_address and not path.echo_url:
+        found.append((f"{where}.echo_url", "is empty while expect_address is set; give the "
+                      "URL of a service that answers with the caller's address"))
+    for key, values in (("expect_address", path.expect_address),
+                        ("expect_hop", path.expect_hop)):
+        for value in values:
+            if not _is_network(value):
+                found.append((f"{where}.{key}", f"{value!r} is not an address or prefix; "
+                              "write it as \"198.51.100.7\" or \"198.51.100.0/24\""))
+    if path.hop_target and not _is_ip(path.hop_target):
+        found.append((f"{where}.hop_target", f"{path.hop_target!r} is not an IP address; "
+                      "write an internet host's address, or leave it empty for the first "
+                      "ping target"))
+    return found

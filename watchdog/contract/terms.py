@@ -50,9 +50,17 @@ class ContractTerms:
     compensation: CompensationRule = CompensationRule()
 
     @classmethod
-    def from_config(cls, config: Config) -> ContractTerms:
-        """The terms of a validated ``config`` (``Config.problems`` passed)."""
+    def from_config(cls, config: Config, link: str | None = None) -> ContractTerms:
+        """The terms of a validated ``config`` (``Config.problems`` passed) for the link
+        called ``link`` (None, or a name the config does not know: the primary's).
+
+        ``[contract]`` is the primary link's contract: another uplink has the GTR of its own
+        provider (``[uplink.isp]``), counted as ``[contract]`` counts it, and no commitment,
+        fee or compensation (its contract is not in the config).
+        """
         contract, hours = config.contract, config.contract.business_hours
+        chosen = next((entry for entry in config.links if entry.name == link),
+                      config.primary_link)
         rule = contract.compensation
         calendar = BusinessCalendar(
             zone=site_zone(config),
@@ -64,9 +72,12 @@ class ContractTerms:
             closed_days=frozenset(hours.closed_days),
         )
         commitment = contract.availability_commitment
+        if not chosen.primary:
+            return cls(calendar=calendar, gtr=chosen.isp.gtr, gtr_counted=contract.gtr_counted,
+                       gtr_starts=contract.gtr_starts, currency=contract.currency.strip())
         return cls(
             calendar=calendar,
-            gtr=config.isp.gtr,
+            gtr=chosen.isp.gtr,
             gtr_counted=contract.gtr_counted,
             gtr_starts=contract.gtr_starts,
             # Floats from TOML become the decimals people wrote: 99.9, not 99.90000000000001.

@@ -27,8 +27,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from watchdog import clock
+from watchdog.binding import Binding, outbound, outbound_for
 from watchdog.channels.errors import origin
 from watchdog.config import Config
 from watchdog.config.schema import HeartbeatConfig
@@ -52,7 +54,7 @@ log = get_logger("watchdog.heartbeat")
 # While no link's state is known yet (the first cycles), look again this soon.
 FIRST_LOOK = timedelta(seconds=1)
 
-# send(request, timeout=seconds, source_address=...) -> Answer: transport.send, or a test's.
+# send(request, timeout=seconds, binding=...) -> Answer: transport.send, or a test's.
 SendFunction = Callable[..., "Answer"]
 
 
@@ -92,11 +94,14 @@ class Heartbeats:
         *,
         now: Callable[[], datetime] = clock.utcnow,
         send: SendFunction | None = None,
+        route: Callable[[], Binding | None] | None = None,
     ) -> None:
         self.store = store
         self.monitors = monitors
         self.now = now
         self._send_function = send
+        # Which uplink messages leave through now (``daemon.routes``); None: the default route.
+        self.route = route
         self._memory: dict[str, _Memory] = {}
         self.apply(config)
 
@@ -183,9 +188,12 @@ class Heartbeats:
             from watchdog.heartbeats.transport import send
 
             self._send_function = send
-        # The source address stays the system's until links (uplinks) can name their own.
+        # Through the uplink that works, as the outbox's messages go (a LAN service keeps its
+        # own route): during a fibre cut with a 4G uplink, the heartbeats keep coming.
+        with outbound(self.route() if self.route is not None else None):
+            binding = outbound_for(urlsplit(request.url).hostname or "")
         return self._send_function(request, timeout=entry.timeout.total_seconds(),
-                                   source_address=None)
+                                   binding=binding)
 
     def stop(self, seconds: float) -> None:
         """At a clean stop: each heartbeat that started says so (a note), all at once, for at

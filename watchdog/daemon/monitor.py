@@ -27,13 +27,15 @@ from watchdog.errors import DatabaseError
 from watchdog.link.classify import Policy, quorum_failed
 from watchdog.link.maintenance import Works, overlay
 from watchdog.link.maintenance_windows import MaintenanceWindow, config_windows, span_at
+from watchdog.link.site import LinkView
 from watchdog.link.states import Blip, Transition
 from watchdog.link.tracker import TrackerState, advance
 from watchdog.logs import get_logger
 from watchdog.probes.cycle import plan_for, run_cycle
-from watchdog.probes.gateway import default_gateway, gateway_to_probe
+from watchdog.probes.gateway import default_gateway, gateway_to_probe, lookup_for
 from watchdog.probes.results import CycleResult
 from watchdog.store.maintenance_reader import declared_windows
+from watchdog.vocabulary import CAUSE_OTHER_PATH
 
 if TYPE_CHECKING:
     from watchdog.store.writer import Store
@@ -86,7 +88,7 @@ class LinkMonitor:
         with self._lock:
             self.config = config
             self.link = next(link for link in config.links if link.name == self.name)
-            self.policy = Policy.from_config(config)
+            self.policy = Policy.from_config(config, self.link)
             self.cadence = Cadence.from_config(config)
             self.zone = site_zone(config)
             self.config_windows = tuple(config_windows(config))
@@ -100,7 +102,12 @@ class LinkMonitor:
         """Turn the gap since the link's last heartbeat into history and set the tracker's
         start."""
         now = self.now()
-        info = self.store.resume(now, self.config.schedule.ping_interval, link=self.name)
+        primary_of = [link.name for link in self.config.links] if self.link.primary else None
+        info = self.store.resume(now, self.config.schedule.ping_interval, link=self.name,
+                                 primary_of=primary_of)
+        if info.took_over is not None:
+            log.info("link_history_taken_over", link=self.name, former_name=info.took_over,
+                     hint="the primary uplink continues the history recorded before")
         self._read_declared_windows(now)
         state, cause, self.works = info.state, info.cause, None
         if info.state == "maintenance":
@@ -111,7 +118,8 @@ class LinkMonitor:
                                window.reason if window else info.cause)
             state, cause = "unknown", "the watchdog restarted during a maintenance window"
         self.tracker = TrackerState.start(
-            info.since, state=state, cause=cause, outage_kind=info.outage_kind
+            info.since, state=state, cause=cause, outage_kind=info.outage_kind,
+            other_path=info.cause_code == CAUSE_OTHER_PATH,
         )
         continued = info.continues and info.state != "unknown"
         self.recorded_until = now if continued else None
@@ -140,21 +148,32 @@ class LinkMonitor:
                 self.resume()  # the silence becomes an unknown interval, as after a restart
             self._read_declared_windows(started, unless_unchanged=True)
             retry = self.tracker.retry_kinds() if self.tracker.suspect else frozenset()
-            # While the internet is unreachable, DNS and web checks can tell nothing.
-            cut_off = self.tracker.state == "lan_down" or (
-                self.tracker.state == "down" and self.tracker.outage_kind != "dns")
+            tracker = self.tracker
+            # While the internet is unreachable, DNS and web checks can tell nothing (a line
+            # down while its traffic takes another path still reaches the internet).
+            cut_off = tracker.state == "lan_down" or (
+                tracker.state == "down" and tracker.outage_kind != "dns"
+                and not tracker.other_path)
             dns = bool(self.config.dns) and (not cut_off or "dns" in retry) and (
                 self.cadence.check_due("dns", started, self.last_run.get("dns"), retry))
             http = bool(self.config.http) and (not cut_off or "http" in retry) and (
                 self.cadence.check_due("http", started, self.last_run.get("http"), retry))
+            # The path check runs when due even while cut off (the cycle abandons it when
+            # the pings fail): when they answer again, it tells the line from its backup.
+            # An outage that only a fresh path check can end runs it every cycle.
+            path = self.link.path is not None and (
+                self.cadence.check_due("path", started, self.last_run.get("path"), retry)
+                or ("path" in tracker.basis and cut_off))
             policy = self.policy
             plan = plan_for(
-                self.config, self.link, dns=dns, http=http, privileged=self.privileged,
-                gateway_address=gateway_to_probe(self.link.gateway, self.gateway_lookup),
+                self.config, self.link, dns=dns, http=http, path=path,
+                privileged=self.privileged,
+                gateway_address=gateway_to_probe(
+                    self.link.gateway, lookup_for(self.link.interface, self.gateway_lookup)),
                 abandon_checks_if=lambda results: quorum_failed(results, policy),
             )
             result = run_cycle(plan)
-            for kind in ("dns", "http"):
+            for kind in ("dns", "http", "path"):
                 if kind in result.kinds:
                     self.last_run[kind] = result.started_at
             before = self.tracker
@@ -173,6 +192,14 @@ class LinkMonitor:
                 log.info("link_state_seen_during_maintenance", link=self.name,
                          state=unrecorded.state, since=unrecorded.at.isoformat())
             return result
+
+    def view(self) -> LinkView:
+        """The link's state as the site sees it (``link.site``): the timeline's (maintenance
+        during works), whether it is the primary, and whether it is down only because its
+        traffic takes another path."""
+        tracker = self.tracker  # replaced whole by the cycle: one read is consistent
+        state = "maintenance" if self.works is not None else tracker.state
+        return LinkView(self.name, state, self.link.primary, other_path=tracker.other_path)
 
     def next_cycle_at(self, started_at: datetime, finished_at: datetime) -> datetime:
         """When the cycle after one that ran from ``started_at`` to ``finished_at`` starts:

@@ -36,6 +36,7 @@ from watchdog.daemon import notify
 from watchdog.daemon.clock_sync import clock_synchronised
 from watchdog.daemon.heartbeats import Heartbeats
 from watchdog.daemon.monitor import LinkMonitor
+from watchdog.daemon.routes import RouteChooser
 from watchdog.errors import ConfigError
 from watchdog.logs import get_logger
 from watchdog.probes.gateway import default_gateway
@@ -91,7 +92,13 @@ class Daemon:
                         gateway_lookup=gateway_lookup)
             for link in config.links
         ]
-        self.heartbeats = Heartbeats(config, store, self.monitors, now=now)
+        # Messages leave through the uplink that works (the default route while the primary
+        # does): the delivery loop asks before each attempt.
+        self.routes = RouteChooser(self.monitors)
+        if deliverer is not None:
+            deliverer.route = self.routes.binding
+        self.heartbeats = Heartbeats(config, store, self.monitors, now=now,
+                                     route=self.routes.binding)
         # Links that completed a cycle since systemd's watchdog was last fed.
         self._cycled: set[str] = set()
         self._ready = False

@@ -28,7 +28,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, Literal, NotRequired, TypedDict
 
-from watchdog.vocabulary import Audience, LinkState, MessageEvent, OutageKind
+from watchdog.vocabulary import Audience, LinkState, MessageEvent, OutageKind, SiteState
 
 
 class SitePart(TypedDict):
@@ -122,6 +122,20 @@ class LinkPart(TypedDict):
     cause_detail: NotRequired[dict[str, Any] | None]
 
 
+class UplinkPart(TypedDict):
+    """Which uplink the message is about, for a site that declares uplinks: its ``name`` and
+    ``kind``, whether it is the ``primary``, whether the site has ``several``; and the site
+    when the event happened: its state (``up``, ``on_backup``, ``down``...) and the uplink
+    the traffic leaves through (``carrier``, None: none)."""
+
+    name: str
+    kind: str
+    primary: bool
+    several: bool
+    site_state: SiteState
+    carrier: str | None
+
+
 class GapPart(TypedDict):
     """A time the watchdog was not running (``monitor_gap``)."""
 
@@ -166,6 +180,7 @@ class MessageContext(TypedDict):
     link: LinkPart | None
     gap: GapPart | None
     sent_to: NotRequired[list[str] | None]
+    uplink: NotRequired[UplinkPart | None]
     folded: NotRequired[list[FoldedPart]]
 
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from watchdog import clock
+from watchdog.binding import Binding, outbound
 from watchdog.channels.provider import TICKET_OPEN, Outgoing
 from watchdog.delivery import outbox
 from watchdog.delivery.senders import Channel
@@ -40,10 +41,14 @@ class Deliverer:
         store: Store,
         senders: Mapping[str, Channel],
         now: Callable[[], datetime] = clock.utcnow,
+        route: Callable[[], Binding | None] | None = None,
     ) -> None:
         self.store = store
         self.senders = senders
         self.now = now
+        self.route = route
+        """Asked before each attempt: the uplink messages leave through now (None: the
+        default route); the daemon's ``RouteChooser.binding``."""
 
     def deliver(self, channel: str, limit: int = PASS_LIMIT) -> int:
         """Send ``channel``'s due messages in order; return how many were sent."""
@@ -103,8 +108,10 @@ class Deliverer:
 
     def _send(self, channel: Channel, message_id: int, outgoing: Outgoing) -> bool:
         sent_at = self.now()
+        route = self.route() if self.route is not None else None
         try:
-            result = channel.send(outgoing, sent_at)
+            with outbound(route):
+                result = channel.send(outgoing, sent_at)
         except Exception as error:
             failure = channel.classify(error)
             if failure is None:  # not a failure its provider knows: a bug; retry, and say what
@@ -128,7 +135,8 @@ class Deliverer:
                              result.external_id, result.message_id, server=result.server,
                              reply=result.reply)
         log.info("delivered", channel=outgoing.channel, message_event=outgoing.event,
-                 late_s=round((sent_at - _event_at(outgoing)).total_seconds(), 1))
+                 late_s=round((sent_at - _event_at(outgoing)).total_seconds(), 1),
+                 route=str(route or "default route"))
         return True
 
 

@@ -8,20 +8,19 @@ here: the next heartbeat, an interval later, says the state of then.
 Like the webhooks (``channels.webhook``, whose answer handling this shares): redirects are
 not followed, and proxies, CA bundles and .netrc from the environment are ignored.
 
-``source_address``: the local address the connection leaves from, for a link (uplink) that is
-not the default route's; None: the system chooses.
+``binding``: the uplink the connection leaves through (its interface and/or source address,
+``watchdog.binding``) when it is not the default route's; None: the system chooses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from watchdog import clock
+from watchdog.binding import Binding
 from watchdog.channels.errors import DeliveryError, origin, quote
 from watchdog.channels.webhook import USER_AGENT, outcome, read_bounded, transport_error
 from watchdog.heartbeats.styles import HeartbeatRequest
@@ -37,20 +36,7 @@ class Answer:
     error: str | None = None
 
 
-class _SourceAdapter(HTTPAdapter):
-    """Connections that leave from ``source_address`` (a link's own address)."""
-
-    def __init__(self, source_address: str) -> None:
-        self.source_address = source_address
-        super().__init__()
-
-    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False,
-                         **pool_kwargs: Any) -> None:
-        pool_kwargs["source_address"] = (self.source_address, 0)
-        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
-
-
-def send(request: HeartbeatRequest, *, timeout: float, source_address: str | None = None,
+def send(request: HeartbeatRequest, *, timeout: float, binding: Binding | None = None,
          now: datetime | None = None) -> Answer:
     """Send ``request``, waiting at most ``timeout`` seconds to connect and for each read.
 
@@ -64,8 +50,10 @@ def send(request: HeartbeatRequest, *, timeout: float, source_address: str | Non
     try:
         with requests.Session() as session:
             session.trust_env = False  # no proxy, CA bundle or .netrc from the environment
-            if source_address is not None:
-                adapter = _SourceAdapter(source_address)
+            if binding is not None:
+                from watchdog.http_binding import BoundAdapter
+
+                adapter = BoundAdapter(binding)
                 session.mount("http://", adapter)
                 session.mount("https://", adapter)
             with session.request(request.method, request.url, data=request.body,

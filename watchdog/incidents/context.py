@@ -21,12 +21,15 @@ from watchdog.delivery.message_context import (
     LinkPart,
     MessageContext,
     SamplePart,
+    UplinkPart,
 )
 from watchdog.incidents.schedule import Step
+from watchdog.link.site import LinkView, carrier, site_state
 from watchdog.store.evidence import latest_samples
-from watchdog.store.models import Incident, Outage
+from watchdog.store.models import Incident, Link, Outage, StateInterval
 from watchdog.store.timeline import open_interval
 from watchdog.vocabulary import (
+    CAUSE_OTHER_PATH,
     LinkState,
     MessageEvent,
     OutageKind,
@@ -43,9 +46,13 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def base(config: Config, event: MessageEvent, channel: str, event_at: datetime) -> MessageContext:
-    """The parts every message has: event, audience, site, ISP contract."""
-    site, isp = config.site, config.isp
+def base(config: Config, event: MessageEvent, channel: str, event_at: datetime,
+         link: str | None = None) -> MessageContext:
+    """The parts every message has: event, audience, site, the provider's contract (of the
+    link called ``link``; None: the primary's)."""
+    site = config.site
+    isp = next((entry.isp for entry in config.links if entry.name == link),
+               config.primary_link.isp)
     return {
         "event": event,
         "audience": audience_of(event),
@@ -128,6 +135,25 @@ def evidence_part(session: Session, incident: Incident, now: datetime) -> Eviden
     }
 
 
+def uplink_part(session: Session, config: Config, link: str) -> UplinkPart | None:
+    """The uplink ``link`` and the site's state now, from every link's open interval; None
+    for a config without ``[[uplink]]`` (its one link is the site)."""
+    entry = next((entry for entry in config.links if entry.name == link), None)
+    if not config.uplink or entry is None:
+        return None
+    opened = {name: (state, code) for name, state, code in session.exec(
+        select(Link.name, StateInterval.state, StateInterval.cause_code)
+        .join(StateInterval, col(StateInterval.link_id) == col(Link.id))
+        .where(col(StateInterval.ended_at).is_(None))).all()}
+    views = [LinkView(other.name, cast("LinkState", opened.get(other.name, ("unknown",))[0]),
+                      other.primary, opened.get(other.name, ("", None))[1] == CAUSE_OTHER_PATH)
+             for other in config.links]
+    chosen = carrier(views)
+    return {"name": entry.name, "kind": entry.kind, "primary": entry.primary,
+            "several": len(config.links) > 1, "site_state": site_state(views),
+            "carrier": None if chosen is None else chosen.name}
+
+
 def link_part(session: Session, link: int) -> LinkPart | None:
     current = open_interval(session, link)
     if current is None:
@@ -155,9 +181,17 @@ def for_incident(
     ``event`` that is not a ``MessageEvent`` (no template would render it)."""
     if not is_message_event(event):
         raise ValueError(f"{event!r} is not a message event; see watchdog.vocabulary")
-    context = base(config, event, channel, event_at)
+    name = link_name(session, incident.link_id)
+    context = base(config, event, channel, event_at, name)
     context["incident"] = incident_part(session, incident, now, step)
     context["sent_to"] = sent_to
     context["evidence"] = evidence_part(session, incident, now)
     context["link"] = link_part(session, incident.link_id)
+    context["uplink"] = None if name is None else uplink_part(session, config, name)
     return context
+
+
+def link_name(session: Session, link: int) -> str | None:
+    """The name of the link whose id is ``link`` (None: no such link)."""
+    row = session.get(Link, link)
+    return None if row is None else row.name

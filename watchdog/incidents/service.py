@@ -77,15 +77,29 @@ class IncidentService:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._terms: tuple[Config, ContractTerms] | None = None
+        self._terms: tuple[Config, dict[str | None, ContractTerms]] | None = None
 
     @property
     def terms(self) -> ContractTerms:
-        """The contract's terms, from the config in force (the daemon swaps it on SIGHUP);
-        built once per config (the site's zone may be read from /etc/localtime)."""
+        """The primary link's contract terms (see ``terms_of``)."""
+        return self.terms_of(None)
+
+    def terms_of(self, link: str | None) -> ContractTerms:
+        """The contract's terms of the link called ``link`` (None: the primary's), from the
+        config in force (the daemon swaps it on SIGHUP); built once per config and link (the
+        site's zone may be read from /etc/localtime)."""
         if self._terms is None or self._terms[0] is not self.config:
-            self._terms = (self.config, ContractTerms.from_config(self.config))
-        return self._terms[1]
+            self._terms = (self.config, {})
+        built = self._terms[1]
+        if link not in built:
+            built[link] = ContractTerms.from_config(self.config, link)
+        return built[link]
+
+    def _backends(self, session: Session, incident: Incident) -> list[str]:
+        """The ticket backends of ``incident``: those of its kind, and of its link's
+        provider."""
+        return ticket_backends(self.config, incident.kind,
+                               contexts.link_name(session, incident.link_id))
 
     # --- the cycle hook ----------------------------------------------------------------
 
@@ -107,6 +121,10 @@ class IncidentService:
                 ongoing = session.get(Incident, outage.incident_id)
         if ongoing is not None and ongoing.ended_at is None and not works:
             self._follow_up(session, ongoing, now)
+        if transitions and len(self.config.links) > 1:
+            # Another way out may work now (or the one used may have died): what waits for a
+            # retry is tried again at once, through the uplink the delivery loop picks then.
+            outbox.rush(session, now)
         for transition in transitions:
             if transition.state == "up":
                 outbox.rush(session, now)  # the way out is back: send what waited, now
@@ -122,7 +140,8 @@ class IncidentService:
         if gap_start is None or now - gap_start < MONITOR_GAP_NOTICE_AFTER:
             return
         for channel in notify_channels(self.config, "monitor_gap"):
-            context = contexts.base(self.config, "monitor_gap", channel, now)
+            context = contexts.base(self.config, "monitor_gap", channel, now,
+                                    contexts.link_name(session, link))
             context["gap"] = {"started_at": gap_start.isoformat(), "ended_at": now.isoformat(),
                               "duration_s": (now - gap_start).total_seconds()}
             outbox.enqueue(session, key=f"gap:{link}:{gap_start.isoformat()}:{channel}",
@@ -169,7 +188,7 @@ class IncidentService:
         """A flapping incident's new cut: grouped, rate-limited notices."""
         cut = incident.cuts
         if incident.ticket_opened_at is not None:
-            for backend in ticket_backends(self.config, incident.kind):
+            for backend in self._backends(session, incident):
                 self._enqueue_grouped(session, incident, "ticket_reopened", backend,
                                       f"cut:{cut}:{backend}", outage.started_at, now)
         event = "lan_fault" if incident.kind == "lan" else "outage_started"
@@ -199,7 +218,7 @@ class IncidentService:
         incident.ticket_opened_at = now
         session.add(incident)
         session.flush()
-        backends = ticket_backends(self.config, incident.kind)
+        backends = self._backends(session, incident)
         self._event(session, incident, now, "ticket_opened",
                     f"ticket {incident.reference} opened"
                     + (f" with {', '.join(backends)}" if backends else " (local ledger only)"))
@@ -226,7 +245,7 @@ class IncidentService:
             incident.gtr_breached = True
         session.add(incident)
         session.flush()
-        backends = ticket_backends(self.config, incident.kind)
+        backends = self._backends(session, incident)
         breach = " (guaranteed repair time exceeded)" if step.is_gtr else ""
         self._event(session, incident, now, "reminder",
                     f"reminder {step.number} ({step.label}){breach}"
@@ -257,7 +276,7 @@ class IncidentService:
         cut = incident.cuts
         group = cut > 1
         if incident.ticket_opened_at is not None and incident.closed_at is None:
-            for backend in ticket_backends(self.config, incident.kind):
+            for backend in self._backends(session, incident):
                 key = f"close:{cut}:{backend}"
                 if group:
                     self._enqueue_grouped(session, incident, "ticket_close", backend, key,
@@ -281,7 +300,8 @@ class IncidentService:
             last = outbox.last_sent_in_group(session, group)
             if last is not None and now - last < DEGRADED_NOTICE_INTERVAL:
                 continue
-            context = contexts.base(self.config, "degraded", channel, transition.at)
+            context = contexts.base(self.config, "degraded", channel, transition.at,
+                                    contexts.link_name(session, link))
             context["link"] = {"state": "degraded", "cause": transition.cause,
                                "since": transition.at.isoformat(),
                                "cause_detail": transition.evidence.get("cause")}
@@ -294,18 +314,20 @@ class IncidentService:
     def _gtr_due(self, session: Session, incident: Incident, now: datetime) -> datetime | None:
         """When the contract's repair time runs out (maintenance recorded so far skipped);
         None while its clock has not started."""
-        start = gtr.clock_start(self.terms, started_at=incident.started_at,
+        terms = self.terms_of(contexts.link_name(session, incident.link_id))
+        start = gtr.clock_start(terms, started_at=incident.started_at,
                                 ticket_opened_at=incident.ticket_opened_at,
                                 provider_ref_at=incident.provider_ref_at)
         if start is None:
             return None
-        return gtr.gtr_due(self.terms, start,
+        return gtr.gtr_due(terms, start,
                            maintenance_intervals(session, incident.link_id, start, now))
 
     def _gtr_verdict(self, session: Session, incident: Incident, now: datetime) -> gtr.GtrVerdict:
         """The incident against the contract's GTR: its cuts' counted repair time."""
         cuts = session.exec(select(Outage).where(col(Outage.incident_id) == incident.id)).all()
-        return gtr.assess(self.terms, started_at=incident.started_at,
+        return gtr.assess(self.terms_of(contexts.link_name(session, incident.link_id)),
+                          started_at=incident.started_at,
                           outages=[(cut.started_at, cut.ended_at) for cut in cuts], now=now,
                           ticket_opened_at=incident.ticket_opened_at,
                           provider_ref_at=incident.provider_ref_at,
@@ -317,7 +339,7 @@ class IncidentService:
                  group_key: str | None = None, not_before: datetime | None = None) -> None:
         context = contexts.for_incident(session, self.config, event, channel, incident,
                                         event_at, now, step,
-                                        ticket_backends(self.config, incident.kind))
+                                        self._backends(session, incident))
         outbox.enqueue(session, key=f"incident:{incident.id}:{suffix}", channel=channel,
                        event=event, event_at=event_at, now=now, context=context,
                        incident_id=incident.id, group_key=group_key, not_before=not_before)

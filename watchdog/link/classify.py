@@ -5,6 +5,9 @@ The decision rests on several internet targets and on the gateway, never on one 
 - the quorum of ping targets fails and the gateway does not answer (or there is no default
   route): ``lan_down``, a local fault;
 - the quorum fails while the gateway answers (or is not probed): ``down``, the ISP's side;
+- pings get through, but the path check saw the traffic leave through another path (a
+  router that failed over to its backup by itself): ``down``, outage kind ``isp``, marked
+  ``other_path`` (the line is dead; the site's traffic still flows);
 - pings get through but no resolver answers: ``down`` with outage kind ``dns``;
 - some targets, resolvers or web checks fail, or loss or latency over the sliding window are
   over their thresholds: ``degraded``;
@@ -22,6 +25,7 @@ from typing import Any
 
 from watchdog.link.states import Observation
 from watchdog.probes.results import CycleResult, ProbeResult
+from watchdog.vocabulary import CAUSE_OTHER_PATH
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +43,13 @@ class Policy:
     check_stale_after: timedelta = timedelta(seconds=60)
     # Loss is not judged on fewer echo requests than this (one lost packet is not 50 % loss).
     min_window_packets: int = 10
+    # The link has a path check: its outages end only on a fresh one (see the tracker).
+    path_check: bool = False
 
     @classmethod
-    def from_config(cls, config: Any) -> Policy:
-        """Build the policy from a ``watchdog.config.Config``."""
+    def from_config(cls, config: Any, link: Any = None) -> Policy:
+        """Build the policy from a ``watchdog.config.Config`` for one of its ``links``
+        (None: a link without a path check)."""
         detection, schedule = config.detection, config.schedule
         return cls(
             confirm_down=detection.confirm_down,
@@ -52,6 +59,7 @@ class Policy:
             degraded_loss_percent=detection.degraded_loss_percent,
             degraded_rtt_ms=detection.degraded_rtt.total_seconds() * 1000,
             check_stale_after=schedule.check_interval * 2,
+            path_check=link is not None and link.path is not None,
         )
 
 
@@ -91,6 +99,16 @@ def quorum_failed(results: Sequence[ProbeResult], policy: Policy) -> bool:
     return bool(pings) and failing >= quorum_of(policy, len(pings))
 
 
+def other_path(path: Sequence[ProbeResult]) -> list[ProbeResult]:
+    """The path checks that saw the traffic take another path, when every path check that
+    got an answer did (a check without an answer says nothing; one that saw the line's own
+    path outweighs the others); [] otherwise."""
+    answered = [result for result in path if result.received]
+    if answered and not any(result.ok for result in answered):
+        return answered
+    return []
+
+
 def _describe(result: ProbeResult) -> str:
     shown = result.target
     if result.target != result.address:
@@ -122,13 +140,14 @@ def classify(
     window: Sequence[WindowEntry] = (),
     dns: Sequence[ProbeResult] = (),
     http: Sequence[ProbeResult] = (),
+    path: Sequence[ProbeResult] = (),
 ) -> Observation:
     """Classify one cycle.
 
     ``window`` holds the recent cycles' ping statistics (this cycle's included) for loss and
-    latency; ``dns`` and ``http`` are the latest results of those checks, from this cycle or
-    carried forward from an earlier one (the tracker does that). Returns an ``Observation``
-    stamped with the cycle's start, the time its probes were sent.
+    latency; ``dns``, ``http`` and ``path`` are the latest results of those checks, from this
+    cycle or carried forward from an earlier one (the tracker does that). Returns an
+    ``Observation`` stamped with the cycle's start, the time its probes were sent.
     """
     at = cycle.started_at
     pings = cycle.of_kind("ping")
@@ -167,6 +186,19 @@ def classify(
             where = f"{lost} (gateway not probed: {cycle.gateway_note or 'unknown'})"
             evidence["cause"] = {"code": "isp_unprobed", "note": cycle.gateway_note, **counts}
         return Observation("down", where, at, "isp", evidence, basis)
+
+    elsewhere = other_path(path)
+    if elsewhere:
+        evidence["path"] = [_result_summary(result) for result in elsewhere]
+        evidence["cause"] = {"code": CAUSE_OTHER_PATH,
+                             "seen": [result.error for result in elsewhere]}
+        seen = "; ".join((result.error or "").removeprefix("another path: ") or result.target
+                         for result in elsewhere)
+        return Observation(
+            "down", f"the traffic leaves through another path ({seen}): the line itself is "
+            "down while a backup carries the traffic",
+            at, "isp", evidence, frozenset({"path"}), other_path=True,
+        )
 
     dns_failing = [result for result in dns if not result.ok]
     if dns and len(dns_failing) == len(dns):

@@ -12,13 +12,15 @@ from typing import Any
 from watchdog.vocabulary import OUTAGE_STATES, LinkState, OutageKind
 
 
-def rank(state: LinkState, kind: OutageKind | None = None) -> int:
+def rank(state: LinkState, kind: OutageKind | None = None, *, other_path: bool = False) -> int:
     """How bad a state is. A move to a worse rank needs ``confirm_down`` observations, to a
-    better one ``confirm_up``. DNS-only failure ranks below an ISP outage, which ranks below
-    a LAN fault (which hides everything beyond the gateway)."""
+    better one ``confirm_up``. DNS-only failure ranks below a line whose traffic takes
+    another path (``other_path``: dead, but the site's traffic still flows), which ranks
+    below an ISP outage, which ranks below a LAN fault (which hides everything beyond the
+    gateway)."""
     if state == "down":
-        return 2 if kind == "dns" else 3
-    return {"unknown": -1, "up": 0, "degraded": 1, "lan_down": 4}[state]
+        return 2 if kind == "dns" else 3 if other_path else 4
+    return {"unknown": -1, "up": 0, "degraded": 1, "lan_down": 5}[state]
 
 
 def is_outage(state: LinkState) -> bool:
@@ -32,6 +34,8 @@ class Observation:
 
     ``outage_kind`` is set for ``down`` (``isp`` or ``dns``) and ``lan_down`` (``lan``).
     ``evidence`` is a small JSON-ready summary (failing targets, gateway result) kept with outages.
+    ``other_path``: the link is ``down`` only because its path check saw the traffic leave
+    through another path (a router that failed over to its backup by itself).
     ``basis`` names the probe kinds the verdict rests on: an observation only counts when those
     kinds were probed in its own cycle, so a check that did not run never confirms anything.
 
@@ -50,6 +54,13 @@ class Observation:
     sent_from: datetime | None = None
     sent_until: datetime | None = None
     previous_sent: datetime | None = None
+    # ``down`` only because the path check saw the traffic take another path.
+    other_path: bool = False
+
+    @property
+    def rank(self) -> int:
+        """How bad it is (see ``rank``)."""
+        return rank(self.state, self.outage_kind, other_path=self.other_path)
 
 
 @dataclass(frozen=True, slots=True)

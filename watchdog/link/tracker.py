@@ -66,9 +66,12 @@ class TrackerState:
     streak: tuple[Observation, ...] = ()
     # Ping statistics of recent cycles in which the internet was reachable.
     window: tuple[WindowEntry, ...] = ()
-    # Latest DNS and HTTP results, carried forward between the cycles that run them.
+    # Latest DNS, HTTP and path results, carried forward between the cycles that run them.
     dns: tuple[ProbeResult, ...] = ()
     http: tuple[ProbeResult, ...] = ()
+    path: tuple[ProbeResult, ...] = ()
+    # ``down`` only because the path check saw the traffic take another path.
+    other_path: bool = False
     last: Observation | None = field(default=None, compare=False)
     # Per probe kind, the earliest send time in the last cycle that ran it (sorted by kind):
     # the ``after`` side of the next change's bracket.
@@ -81,14 +84,20 @@ class TrackerState:
         state: LinkState = "unknown",
         cause: str = "the watchdog has just started",
         outage_kind: OutageKind | None = None,
+        *,
+        other_path: bool = False,
     ) -> TrackerState:
-        """Initial state: ``unknown`` after a gap, or the stored state when it continues."""
-        basis = frozenset({"dns"}) if outage_kind == "dns" else frozenset({"ping"})
-        return cls(state, since, cause, outage_kind, basis if state != "unknown" else frozenset())
+        """Initial state: ``unknown`` after a gap, or the stored state when it continues
+        (``other_path``: a line down while its traffic takes another path)."""
+        basis = frozenset({"dns"}) if outage_kind == "dns" else frozenset(
+            {"path"} if other_path else {"ping"})
+        return cls(state, since, cause, outage_kind,
+                   basis if state != "unknown" else frozenset(),
+                   other_path=other_path and state == "down")
 
     @property
     def rank(self) -> int:
-        return rank(self.state, self.outage_kind)
+        return rank(self.state, self.outage_kind, other_path=self.other_path)
 
     @property
     def suspect(self) -> bool:
@@ -107,7 +116,7 @@ def needs(state: TrackerState, observation: Observation) -> frozenset[str]:
     while the state rests on a web check); a better or equal one must also re-check what put
     the link in its current state (a DNS outage ends on a fresh DNS answer, not on pings).
     """
-    if rank(observation.state, observation.outage_kind) > state.rank:
+    if observation.rank > state.rank:
         return observation.basis
     return observation.basis | state.basis
 
@@ -128,14 +137,16 @@ def advance(
     window = slide_window(state.window, cycle, policy, include=not unreachable)
     dns = _carry(state.dns, cycle, "dns", policy, unreachable)
     http = _carry(state.http, cycle, "http", policy, unreachable)
-    observation = classify(cycle, policy, window=window, dns=dns, http=http)
+    path = _carry(state.path, cycle, "path", policy, unreachable)
+    observation = classify(cycle, policy, window=window, dns=dns, http=http, path=path)
     needed = needs(state, observation)
     sent = _sent_times(cycle)
     earlier = dict(state.probed)
     observation = _stamp(observation, needed, sent, earlier)
     probed = tuple(sorted({**earlier, **{kind: first for kind, (first, _) in sent.items()}}
                           .items()))
-    state = replace(state, window=window, dns=dns, http=http, last=observation, probed=probed)
+    state = replace(state, window=window, dns=dns, http=http, path=path, last=observation,
+                    probed=probed)
 
     if needed <= cycle.kinds:
         return _fold(state, observation, policy)
@@ -143,9 +154,9 @@ def advance(
     # But when the streak's own evidence was probed again and not seen again, the streak is
     # over: failures that are not consecutive never confirm anything.
     if state.streak and streak_needs(state) <= cycle.kinds:
-        streak_worse = rank(state.streak[0].state, state.streak[0].outage_kind) > state.rank
-        seen_worse = rank(observation.state, observation.outage_kind) > state.rank
-        seen_equal = rank(observation.state, observation.outage_kind) == state.rank
+        streak_worse = state.streak[0].rank > state.rank
+        seen_worse = observation.rank > state.rank
+        seen_equal = observation.rank == state.rank
         if streak_worse != seen_worse or seen_equal:
             ending = _stamp(observation, streak_needs(state), sent, earlier)
             blips = _blip_of(state.streak, ending) if state.rank < rank("down", "dns") else []
@@ -157,16 +168,16 @@ def _fold(
     state: TrackerState, observation: Observation, policy: Policy
 ) -> tuple[TrackerState, list[Transition], list[Blip]]:
     current = state.rank
-    seen = rank(observation.state, observation.outage_kind)
+    seen = observation.rank
     blips: list[Blip] = []
 
     if state.state == "unknown":
         if not is_outage(observation.state):
             blips = _blip_of(state.streak, observation)
-            return (*_enter(state, observation, observation), blips)
+            return (*_enter(state, observation, observation, policy), blips)
         streak = (*state.streak, observation)
         if len(streak) >= policy.confirm_down:
-            return (*_enter(state, _mildest(streak), streak[0]), [])
+            return (*_enter(state, _mildest(streak), streak[0], policy), [])
         return replace(state, streak=streak), [], []
 
     if seen == current:
@@ -175,7 +186,7 @@ def _fold(
 
     worse = seen > current
     streak = state.streak
-    if streak and (rank(streak[0].state, streak[0].outage_kind) > current) != worse:
+    if streak and (streak[0].rank > current) != worse:
         # The streak turned around: it was a blip (if it reached an outage) and starts anew.
         blips = _blip_of(streak, observation) if current < rank("down", "dns") else []
         streak = ()
@@ -184,14 +195,18 @@ def _fold(
     if len(streak) < needed:
         return replace(state, streak=streak), [], blips
     target = _mildest(streak) if worse else _worst(streak)
-    return (*_enter(state, target, streak[0]), blips)
+    return (*_enter(state, target, streak[0], policy), blips)
 
 
 def _enter(
-    state: TrackerState, observation: Observation, first: Observation
+    state: TrackerState, observation: Observation, first: Observation, policy: Policy
 ) -> tuple[TrackerState, list[Transition]]:
     """Move to ``observation``'s state, back-dated to ``first`` (the first observation of the
-    change: its time and its bracket), never before the current state began."""
+    change: its time and its bracket), never before the current state began.
+
+    On a link with a path check, an outage ends only on a fresh path check too: pings that
+    answer again may answer through the backup path while the line itself is still dead.
+    """
     since = max(first.at, state.since)
     after, by = first.previous_sent, first.sent_until
     if after is not None and by is not None and after > by:
@@ -202,7 +217,10 @@ def _enter(
         since=since,
         cause=observation.cause,
         outage_kind=observation.outage_kind,
-        basis=observation.basis,
+        basis=observation.basis | (
+            frozenset({"path"}) if policy.path_check and is_outage(observation.state)
+            else frozenset()),
+        other_path=observation.other_path,
         streak=(),
     )
     transition = Transition(
@@ -216,7 +234,7 @@ def _mildest(streak: tuple[Observation, ...]) -> Observation:
     """The least severe observation of a worse streak (the latest among equals)."""
     best = streak[-1]
     for observation in reversed(streak):
-        if rank(observation.state, observation.outage_kind) < rank(best.state, best.outage_kind):
+        if observation.rank < best.rank:
             best = observation
     return best
 
@@ -225,7 +243,7 @@ def _worst(streak: tuple[Observation, ...]) -> Observation:
     """The most severe observation of a better streak (the latest among equals)."""
     worst = streak[-1]
     for observation in reversed(streak):
-        if rank(observation.state, observation.outage_kind) > rank(worst.state, worst.outage_kind):
+        if observation.rank > worst.rank:
             worst = observation
     return worst
 

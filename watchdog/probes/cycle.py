@@ -1,4 +1,4 @@
-"""One probe cycle: every ping, the gateway, and the due DNS and HTTP checks, all at once.
+"""One probe cycle: every ping, the gateway, and the due DNS, HTTP and path checks, all at once.
 
 Everything runs concurrently in one event loop, so a cycle lasts about its longest timeout
 whatever the number of targets. HTTP checks (requests is blocking) run in threads of a pool
@@ -15,10 +15,19 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
+from watchdog.binding import Binding
 from watchdog.clock import utcnow
-from watchdog.config.schema import Config, DnsCheck, HttpCheck, LinkConfig, PingTarget
+from watchdog.config.schema import (
+    Config,
+    DnsCheck,
+    HttpCheck,
+    LinkConfig,
+    PathCheckConfig,
+    PingTarget,
+)
 from watchdog.probes.dns import query
 from watchdog.probes.http import fetch
+from watchdog.probes.path import HOP_NAME, PUBLIC_ADDRESS, hop, public_address
 from watchdog.probes.ping import ping
 from watchdog.probes.results import CycleResult, ProbeResult
 from watchdog.vocabulary import ProbeKind
@@ -46,10 +55,13 @@ class CyclePlan:
     """What to probe in one cycle, and with which timeouts (seconds) and ping mode.
 
     ``gateway`` is the gateway's address, or None with ``gateway_note`` saying why.
-    Empty ``dns`` or ``http`` means those checks are not due this cycle. ``abandon_checks_if``
-    is asked with the ping results (gateway included) as soon as they are in: when it says
-    yes (the internet is unreachable, so DNS and web checks can tell nothing), the cycle
-    does not wait for those checks and reports them as not run.
+    Empty ``dns`` or ``http`` means those checks are not due this cycle, and ``path`` None
+    that the link's path check is not (or that it has none); ``hop_target`` is where its hop
+    check traces to. ``abandon_checks_if`` is asked with the ping results (gateway included)
+    as soon as they are in: when it says yes (the internet is unreachable, so DNS, web and
+    path checks can tell nothing), the cycle does not wait for those checks and reports them
+    as not run. ``binding``: how every probe leaves (the link's interface or source address;
+    None: the default route).
     """
 
     pings: tuple[PingTarget, ...]
@@ -63,6 +75,9 @@ class CyclePlan:
     http_timeout: float
     privileged: bool
     abandon_checks_if: Callable[[Sequence[ProbeResult]], bool] | None = None
+    binding: Binding | None = None
+    path: PathCheckConfig | None = None
+    hop_target: str = ""
 
 
 def plan_for(
@@ -74,10 +89,12 @@ def plan_for(
     privileged: bool,
     gateway_address: str | None,
     abandon_checks_if: Callable[[Sequence[ProbeResult]], bool] | None = None,
+    path: bool = False,
 ) -> CyclePlan:
     """Build the plan of one cycle of ``link`` (one of ``config.links``) from the config.
 
-    ``dns`` / ``http``: whether those checks are due. ``privileged``: from
+    ``dns`` / ``http`` / ``path``: whether those checks are due (``path``: the link's path
+    check, when it has one). ``privileged``: from
     ``detect_ping_mode``. ``gateway_address``: the auto-detected gateway (``default_gateway``),
     used when the config names none. ``abandon_checks_if``: see ``CyclePlan``.
     """
@@ -100,6 +117,10 @@ def plan_for(
         http_timeout=schedule.http_timeout.total_seconds(),
         privileged=privileged,
         abandon_checks_if=abandon_checks_if,
+        binding=Binding.of(link),
+        path=link.path if path else None,
+        hop_target=(link.path.hop_target if link.path else "") or (
+            config.ping[0].address if config.ping else ""),
     )
 
 
@@ -121,6 +142,8 @@ def run_cycle(plan: CyclePlan) -> CycleResult:
         kinds.add("dns")
     if plan.http and "http" in ran:
         kinds.add("http")
+    if plan.path is not None and "path" in ran:
+        kinds.add("path")
     return CycleResult(
         started_at=started_at,
         finished_at=utcnow(),
@@ -154,6 +177,7 @@ async def _probe_all(plan: CyclePlan, started_at: datetime) -> list[ProbeResult]
                 count=plan.pings_per_target,
                 timeout=plan.ping_timeout,
                 privileged=plan.privileged,
+                binding=plan.binding,
             )
 
     probes: list[tuple[ProbeKind, str, str]] = []
@@ -166,20 +190,34 @@ async def _probe_all(plan: CyclePlan, started_at: datetime) -> list[ProbeResult]
         jobs.append(limited_ping("ping", target.name, target.address))
     for dns_check in plan.dns:
         probes.append(("dns", dns_check.name, dns_check.server))
-        jobs.append(query(dns_check, timeout=plan.dns_timeout))
+        jobs.append(query(dns_check, timeout=plan.dns_timeout, binding=plan.binding))
 
     # The cycle's own pool, not the loop's default executor: asyncio.run() waits for the
     # default executor's threads on exit, so one stuck request would stall the cycle; and a
     # thread stuck in an earlier cycle must not take a slot from this one.
     executor = None
-    if plan.http:
+    echo = plan.path is not None and bool(plan.path.echo_url)
+    if plan.http or echo:
         executor = ThreadPoolExecutor(
-            max_workers=min(len(plan.http), HTTP_MAX_THREADS),
+            max_workers=min(len(plan.http) + echo, HTTP_MAX_THREADS),
             thread_name_prefix="watchdog-http",
         )
         for http_check in plan.http:
             probes.append(("http", http_check.name, http_check.url))
-            jobs.append(_fetch_in_thread(executor, http_check, plan.http_timeout))
+            jobs.append(_in_thread(
+                executor, functools.partial(fetch, http_check, timeout=plan.http_timeout,
+                                            binding=plan.binding),
+                plan.http_timeout, ("http", http_check.name, http_check.url)))
+    if plan.path is not None and executor is not None and plan.path.echo_url:
+        probes.append(("path", PUBLIC_ADDRESS, plan.path.echo_url))
+        jobs.append(_in_thread(
+            executor, functools.partial(public_address, plan.path, timeout=plan.http_timeout,
+                                        binding=plan.binding),
+            plan.http_timeout, ("path", PUBLIC_ADDRESS, plan.path.echo_url)))
+    if plan.path is not None and plan.path.expect_hop and plan.hop_target:
+        probes.append(("path", HOP_NAME.format(hop=plan.path.hop), plan.hop_target))
+        jobs.append(hop(plan.path, plan.hop_target, timeout=plan.ping_timeout,
+                        privileged=plan.privileged, binding=plan.binding))
     pinged = sum(1 for kind, _, _ in probes if kind in ("gateway", "ping"))
     tasks = [asyncio.ensure_future(job) for job in jobs]
     try:
@@ -206,20 +244,21 @@ async def _probe_all(plan: CyclePlan, started_at: datetime) -> list[ProbeResult]
     ]
 
 
-async def _fetch_in_thread(
-    executor: ThreadPoolExecutor, check: HttpCheck, timeout: float
+async def _in_thread(
+    executor: ThreadPoolExecutor, call: Callable[[], ProbeResult], timeout: float,
+    probe: tuple[ProbeKind, str, str],
 ) -> ProbeResult:
+    """Run the blocking probe ``call`` (a web or echo check) in the cycle's pool; a thread
+    still busy ``HTTP_GRACE`` after its own ``timeout`` is a timeout of ``probe``."""
     at = utcnow()
     loop = asyncio.get_running_loop()
     try:
-        return await asyncio.wait_for(
-            loop.run_in_executor(executor, functools.partial(fetch, check, timeout=timeout)),
-            timeout + HTTP_GRACE,
-        )
+        return await asyncio.wait_for(loop.run_in_executor(executor, call),
+                                      timeout + HTTP_GRACE)
     except TimeoutError:
-        return ProbeResult(
-            kind="http", target=check.name, address=check.url, ok=False, at=at, error="timeout"
-        )
+        kind, name, address = probe
+        return ProbeResult(kind=kind, target=name, address=address, ok=False, at=at,
+                           error="timeout")
 
 
 def _crashed(

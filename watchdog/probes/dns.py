@@ -26,7 +26,9 @@ import dns.query
 import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
+from dns._asyncbackend import DatagramSocket
 
+from watchdog.binding import Binding
 from watchdog.clock import monotonic, utcnow
 from watchdog.config.schema import DnsCheck
 from watchdog.probes.results import ProbeResult
@@ -45,8 +47,10 @@ ERROR_TRUNCATED = "truncated reply"
 ERROR_UNREACHABLE = "unreachable"
 
 
-async def query(check: DnsCheck, *, timeout: float) -> ProbeResult:
-    """Ask ``check.server``:``check.port`` for the ``check.record`` records of ``check.query``.
+async def query(check: DnsCheck, *, timeout: float,
+                binding: Binding | None = None) -> ProbeResult:
+    """Ask ``check.server``:``check.port`` for the ``check.record`` records of ``check.query``,
+    through ``binding`` (None: the default route).
 
     Ok only when the reply comes within ``timeout`` seconds with rcode NOERROR and at least one
     answer RRset of the asked type. Otherwise ``error`` is "timeout", the rcode ("NXDOMAIN",
@@ -63,7 +67,8 @@ async def query(check: DnsCheck, *, timeout: float) -> ProbeResult:
         return _result(check, at, None, 0, f"invalid query: {bad_input}"[:80])
     started = monotonic()
     try:
-        response = await asyncio.wait_for(_ask(message, check, timeout), timeout + DNS_GRACE)
+        response = await asyncio.wait_for(
+            _ask(message, check, timeout, binding), timeout + DNS_GRACE)
     except (dns.exception.Timeout, TimeoutError):
         error: str | None = ERROR_TIMEOUT
     except dns.exception.DNSException:
@@ -80,10 +85,11 @@ async def query(check: DnsCheck, *, timeout: float) -> ProbeResult:
     return _result(check, at, rtt_ms, received, error)
 
 
-async def _ask(message: dns.message.Message, check: DnsCheck, timeout: float
-               ) -> dns.message.Message:
+async def _ask(message: dns.message.Message, check: DnsCheck, timeout: float,
+               binding: Binding | None) -> dns.message.Message:
     """Send ``message`` to the resolver every ``timeout / DNS_ATTEMPTS`` seconds until a reply
-    comes (the caller bounds the whole); return the first reply to it.
+    comes (the caller bounds the whole), from one socket bound as ``binding`` says (None: the
+    default route); return the first reply to it.
 
     Raises what dnspython raises for a reply that does not parse or answers another question,
     and ``OSError`` for what the socket reports.
@@ -94,8 +100,12 @@ async def _ask(message: dns.message.Message, check: DnsCheck, timeout: float
     backend = dns.asyncbackend.get_default_backend()
     # Not connected, as dnspython's own udp() does with asyncio: an answer is matched by its
     # source address (ignore_unexpected) and by its id.
-    opened = backend.make_socket(family, socket.SOCK_DGRAM)  # type: ignore[no-untyped-call]
-    async with await opened as sock:
+    if binding is None:
+        opened: DatagramSocket = await backend.make_socket(  # type: ignore[no-untyped-call]
+            family, socket.SOCK_DGRAM)
+    else:
+        opened = await _bound_socket(check.server, binding)
+    async with opened as sock:
         # ignore_unexpected: a datagram from another address is a stray (or a spoof), not the
         # resolver's answer; keep waiting for the real one as a stub resolver would.
         reply = asyncio.ensure_future(dns.asyncquery.receive_udp(
@@ -112,6 +122,28 @@ async def _ask(message: dns.message.Message, check: DnsCheck, timeout: float
     if not message.is_response(response):
         raise dns.query.BadResponse
     return response
+
+
+async def _bound_socket(server: str, binding: Binding) -> DatagramSocket:
+    """A UDP socket for ``server``'s family, bound as ``binding`` says, in dnspython's form.
+
+    dnspython's own sockets take a source address but no interface, so the socket is made
+    here and handed to its asyncio backend; the caller closes it.
+    """
+    from dns._asyncio_backend import _DatagramProtocol, _DatagramSocket
+
+    family = socket.AF_INET6 if ":" in server else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        binding.apply(sock)
+        transport, protocol = await asyncio.get_running_loop().create_datagram_endpoint(
+            _DatagramProtocol, sock=sock)
+    except BaseException:
+        sock.close()
+        raise
+    bound: DatagramSocket = _DatagramSocket(family, transport, protocol)  # type: ignore[no-untyped-call]
+    return bound
 
 
 def _verdict(response: dns.message.Message, rdtype: dns.rdatatype.RdataType) -> str | None:

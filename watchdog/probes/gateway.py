@@ -23,29 +23,59 @@ RTF_GATEWAY = 0x0002
 RTF_REJECT = 0x0200
 
 # Columns of /proc/net/route: Iface Destination Gateway Flags RefCnt Use Metric Mask ...
-_DESTINATION, _GATEWAY, _FLAGS, _METRIC, _MASK = 1, 2, 3, 6, 7
+_INTERFACE, _DESTINATION, _GATEWAY, _FLAGS, _METRIC, _MASK = 0, 1, 2, 3, 6, 7
 
 
-def default_gateway(route_file: str = PROC_ROUTE) -> str | None:
-    """Return the gateway address of the IPv4 default route with the lowest metric.
+def default_gateway(route_file: str = PROC_ROUTE, interface: str = "") -> str | None:
+    """Return the gateway address of the IPv4 default route with the lowest metric (with
+    ``interface``: of the default routes through that interface, an uplink's).
 
     Takes the path of a file in ``/proc/net/route`` format. Returns None when there is no
     usable default route: none at all, only rejecting ones, or the best one has no gateway
     (a point-to-point link such as PPP, where there is no router to probe). A missing or
     unreadable file also gives None: the caller then says "no default route". Never raises.
     """
-    try:
-        with open(route_file, encoding="ascii", errors="replace") as lines:
-            rows = [line.split() for line in lines]
-    except OSError:
-        return None
-
     best: tuple[int, str | None] | None = None
-    for row in rows[1:]:  # the first line is the column header
+    for row in _rows(route_file):
+        if interface and row[_INTERFACE:_INTERFACE + 1] != [interface]:
+            continue
         parsed = _parse_default_route(row)
         if parsed is not None and (best is None or parsed[0] < best[0]):
             best = parsed
     return best[1] if best else None
+
+
+def takes_default_route(address: str, route_file: str = PROC_ROUTE) -> bool:
+    """Whether the kernel's main table sends packets for ``address`` through a default route
+    (the most specific matching route is 0.0.0.0/0), or has no route for it at all; False
+    for an address reached through a more specific route (a LAN, a VPN). Addresses other
+    than IPv4 (this file lists none) count as taking the default route. Never raises."""
+    try:
+        wanted = struct.unpack("=I", socket.inet_aton(address))[0]
+    except (OSError, struct.error):
+        return True
+    best: tuple[int, int] | None = None  # (prefix length, -metric)
+    for row in _rows(route_file):
+        try:
+            destination, flags = int(row[_DESTINATION], 16), int(row[_FLAGS], 16)
+            metric, mask = int(row[_METRIC]), int(row[_MASK], 16)
+        except (IndexError, ValueError):
+            continue
+        if not flags & RTF_UP or flags & RTF_REJECT or wanted & mask != destination:
+            continue
+        rank = (bin(mask).count("1"), -metric)
+        if best is None or rank > best:
+            best = rank
+    return best is None or best[0] == 0
+
+
+def _rows(route_file: str) -> list[list[str]]:
+    """The route lines of ``route_file`` split in columns (not its header); [] unreadable."""
+    try:
+        with open(route_file, encoding="ascii", errors="replace") as lines:
+            return [line.split() for line in lines][1:]
+    except OSError:
+        return []
 
 
 def gateway_to_probe(
@@ -57,6 +87,15 @@ def gateway_to_probe(
     if not gateway.enabled:
         return None
     return gateway.address or lookup()
+
+
+def lookup_for(interface: str,
+               lookup: Callable[[], str | None] = default_gateway) -> Callable[[], str | None]:
+    """The gateway lookup of a link: ``lookup`` itself without an interface (the main
+    default route), else the default route through ``interface``."""
+    if not interface:
+        return lookup
+    return lambda: default_gateway(interface=interface)
 
 
 def _parse_default_route(row: list[str]) -> tuple[int, str | None] | None:

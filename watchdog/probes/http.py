@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import re
 import socket
 import ssl
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import requests
-from requests.adapters import DEFAULT_POOLBLOCK, HTTPAdapter
+from requests.adapters import DEFAULT_POOLBLOCK
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import NameResolutionError
 
 from watchdog import __version__
+from watchdog.binding import Binding
 from watchdog.clock import monotonic, utcnow
 from watchdog.config.schema import HttpCheck
+from watchdog.http_binding import BoundAdapter
 from watchdog.probes.results import ProbeResult
 
 USER_AGENT = f"connectivity-watchdog/{__version__}"
@@ -45,21 +49,32 @@ ERROR_BAD_URL = "invalid URL"
 ERROR_CONNECTION = "connection failed"
 
 
-def fetch(check: HttpCheck, *, timeout: float) -> ProbeResult:
-    """GET ``check.url`` once, without following redirects, within ``timeout`` seconds overall.
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """One GET: the status (None: no answer), the time to the headers, the body kept (empty
+    unless asked for) and what went wrong (None: an answer came, whatever its status)."""
 
-    TLS is verified (``REQUESTS_CA_BUNDLE`` is honoured). At most ``check.max_body_bytes`` of
-    the body are read. The result is ok when the status is in ``check.expect_status``, or is
-    any 2xx/3xx when that list is empty; ``rtt_ms`` is the time to the response headers and
-    ``received`` is 1 when the server answered at all (even with an unwanted status).
-    ``error`` is "HTTP 503", "timeout", "connection refused", "TLS certificate not trusted",
-    "name not resolved" or another short reason. Never raises; blocks at most ``timeout``
-    (plus the moment it takes a shut-down socket to wake its reader).
+    status: int | None
+    rtt_ms: float | None
+    body: bytes
+    error: str | None
+
+
+def get(url: str, *, timeout: float, limit: int, keep_body: bool = False,
+        binding: Binding | None = None) -> Fetched:
+    """GET ``url`` once, without following redirects, within ``timeout`` seconds overall,
+    through ``binding`` (None: the default route).
+
+    TLS is verified (``REQUESTS_CA_BUNDLE`` is honoured). At most ``limit`` bytes of the body
+    are read: kept (decoded from any content encoding) with ``keep_body``, else dropped as
+    sent. ``error`` is "timeout", "connection refused", "TLS certificate not trusted", "name
+    not resolved" or another short reason. Never raises; blocks at most ``timeout`` (plus
+    the moment it takes a shut-down socket to wake its reader).
     """
-    at = utcnow()
     deadline = _Deadline(timeout)
     rtt_ms: float | None = None
     status: int | None = None
+    body = b""
     error: str | None = None
     # One session per call, not a shared one: every check then measures a fresh connection
     # (a pooled keep-alive connection could outlive an outage or hide a failing handshake),
@@ -69,17 +84,17 @@ def fetch(check: HttpCheck, *, timeout: float) -> ProbeResult:
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
     for prefix in ("http://", "https://"):
-        session.mount(prefix, _DeadlineAdapter())
+        session.mount(prefix, _DeadlineAdapter(binding))
     _current.deadline = deadline
     deadline.start()
     started = monotonic()
     try:
         with session, session.get(
-            check.url, allow_redirects=False, stream=True, timeout=(timeout, timeout)
+            url, allow_redirects=False, stream=True, timeout=(timeout, timeout)
         ) as response:
             rtt_ms = round((monotonic() - started) * 1000, 3)
             status = response.status_code
-            _read_body(response, check.max_body_bytes)
+            body = _read_body(response, limit, keep=keep_body)
     except Exception as failure:  # a probe reports, it never raises
         error = _reason(failure)
     finally:
@@ -88,30 +103,65 @@ def fetch(check: HttpCheck, *, timeout: float) -> ProbeResult:
         # read end quietly instead of raising.
         if deadline.finish():
             error = ERROR_TIMEOUT
+    return Fetched(status, rtt_ms, body, error)
+
+
+def fetch(check: HttpCheck, *, timeout: float, binding: Binding | None = None) -> ProbeResult:
+    """GET ``check.url`` once (see ``get``) and judge the answer.
+
+    The result is ok when the status is in ``check.expect_status``, or is any 2xx/3xx when
+    that list is empty, and, with ``check.expect_body``, when the body's first
+    ``check.max_body_bytes`` contain that text (or match it as a regular expression with
+    ``check.expect_body_regex``); ``rtt_ms`` is the time to the response headers and
+    ``received`` is 1 when the server answered at all (even with an unwanted status).
+    ``error`` is "HTTP 503", "body does not contain 'Success'", "timeout", "connection
+    refused", "TLS certificate not trusted", "name not resolved" or another short reason.
+    Never raises.
+    """
+    at = utcnow()
+    fetched = get(check.url, timeout=timeout, limit=check.max_body_bytes,
+                  keep_body=bool(check.expect_body), binding=binding)
+    status, error = fetched.status, fetched.error
     if error is None and status is not None:
         wanted = status in check.expect_status if check.expect_status else 200 <= status < 400
         if not wanted:
             error = f"HTTP {status}"
+    if error is None and check.expect_body:
+        error = body_mismatch(fetched.body, check.expect_body, regex=check.expect_body_regex)
     return ProbeResult(
         kind="http",
         target=check.name,
         address=check.url,
         ok=error is None,
         at=at,
-        rtt_ms=rtt_ms,
+        rtt_ms=fetched.rtt_ms,
         error=error,
         received=0 if status is None else 1,
     )
 
 
-def _read_body(response: requests.Response, limit: int) -> None:
-    """Read and drop up to ``limit`` bytes of the body (as sent: no decompression)."""
+def body_mismatch(body: bytes, expected: str, *, regex: bool) -> str | None:
+    """None when ``body`` (read as UTF-8, bad bytes replaced) contains ``expected``, or
+    matches it as a regular expression with ``regex``; else a short reason."""
+    text = body.decode("utf-8", errors="replace")
+    if regex:
+        return None if re.search(expected, text) else f"body does not match {expected[:40]!r}"
+    return None if expected in text else f"body does not contain {expected[:40]!r}"
+
+
+def _read_body(response: requests.Response, limit: int, *, keep: bool) -> bytes:
+    """Read up to ``limit`` bytes of the body: kept and decoded with ``keep``, else dropped
+    as sent (no decompression)."""
     remaining = limit
+    kept: list[bytes] = []
     while remaining > 0:
-        chunk = response.raw.read(min(READ_CHUNK, remaining), decode_content=False)
+        chunk = response.raw.read(min(READ_CHUNK, remaining), decode_content=keep)
         if not chunk:
-            return
+            break
         remaining -= len(chunk)
+        if keep:
+            kept.append(chunk)
+    return b"".join(kept)
 
 
 class _Deadline:
@@ -210,8 +260,9 @@ _POOLS: dict[str, type[HTTPConnectionPool]] = {
 }
 
 
-class _DeadlineAdapter(HTTPAdapter):
-    """requests' adapter whose connections (direct or through an HTTP proxy) obey a deadline."""
+class _DeadlineAdapter(BoundAdapter):
+    """requests' adapter whose connections (direct or through an HTTP proxy) obey a deadline
+    and leave through the check's binding."""
 
     def init_poolmanager(
         self,

@@ -38,6 +38,7 @@ from icmplib import (
 )
 from icmplib.utils import unique_identifier
 
+from watchdog.binding import Binding
 from watchdog.clock import monotonic, utcnow
 from watchdog.errors import SetupError
 from watchdog.probes.results import ProbeResult
@@ -118,8 +119,10 @@ async def ping(
     count: int,
     timeout: float,
     privileged: bool,
+    binding: Binding | None = None,
 ) -> ProbeResult:
-    """Send ``count`` echo requests to ``address`` at once and wait up to ``timeout`` seconds.
+    """Send ``count`` echo requests to ``address`` at once and wait up to ``timeout`` seconds,
+    through ``binding`` (None: the default route).
 
     ``name`` becomes the result's ``target``. ``address`` must be an IP address (names are never
     resolved here). The result is ok when at least one reply came back in time; ``rtt_ms`` is
@@ -131,7 +134,7 @@ async def ping(
     """
     at = utcnow()
     try:
-        rtts, error = await _Exchange(address, count, timeout, privileged).run()
+        rtts, error = await _Exchange(address, count, timeout, privileged, binding).run()
     except Exception as unexpected:  # a probe reports, it never raises
         rtts, error = [], _reason(unexpected)
     return ProbeResult(
@@ -150,8 +153,10 @@ async def ping(
 class _Exchange:
     """The echo requests of one probe on one socket, and the replies and errors they draw."""
 
-    def __init__(self, address: str, count: int, timeout: float, privileged: bool) -> None:
+    def __init__(self, address: str, count: int, timeout: float, privileged: bool,
+                 binding: Binding | None = None) -> None:
         self.address = address
+        self.binding = binding
         self.count = count
         self.timeout = timeout
         self.privileged = privileged
@@ -174,9 +179,12 @@ class _Exchange:
             return [], ERROR_BAD_ADDRESS
         deadline = monotonic() + self.timeout
         socket_class = ICMPv6Socket if version == 6 else ICMPv4Socket
-        with socket_class(None, self.privileged) as self.icmp:
+        source = (self.binding.source or None) if self.binding else None
+        with socket_class(source, self.privileged) as self.icmp:
             self.icmp.blocking = False
             sock: socket.socket = self.icmp.sock
+            if self.binding is not None and self.binding.interface:
+                Binding(self.binding.interface).apply(sock)  # the source is bound already
             self.queued_errors = _tune(sock, version, self.privileged)
             self.stamped = _enable_receive_timestamps(sock)
             self._send_all()

@@ -38,7 +38,7 @@ from watchdog.store.ticket_reader import (
     TicketDetail,
     read_ticket,
 )
-from watchdog.vocabulary import DEFAULT_LINK, LINK_STATES, Language
+from watchdog.vocabulary import LINK_STATES, Language
 
 # Bumped when a key changes meaning or goes away (new keys do not bump it).
 FORMAT_VERSION = 1
@@ -50,15 +50,19 @@ def _iso(moment: datetime | None, zone: tzinfo) -> str | None:
 
 
 def build(config: Config, period: Period, now: datetime, *,
-          link: str = DEFAULT_LINK, database: Path | None = None) -> dict[str, Any]:
-    """The report of ``link`` over ``period`` as known at ``now``, with its digest.
+          link: str | None = None, database: Path | None = None) -> dict[str, Any]:
+    """The report of ``link`` (None: the primary link) over ``period`` as known at ``now``,
+    with its digest: its provider and contract, and with uplinks, each uplink's
+    availability (``uplinks``).
 
     Raises ``DatabaseError`` when the database cannot be read.
     """
     path = Path(database or config.storage.database)
     zone = site_zone(config)
     language = config.site.language
-    terms = ContractTerms.from_config(config)
+    entry = next((item for item in config.links if item.name == link), config.primary_link)
+    link = link or entry.name
+    terms = ContractTerms.from_config(config, link)
     recorded = read_period(path, period.start, period.end, now, link=link)
     hours = read_hours(path, period.start, min(period.end, now), link=link)
     references = sorted({o.reference for o in recorded.outages if o.reference})
@@ -88,8 +92,9 @@ def build(config: Config, period: Period, now: datetime, *,
         "site": {"name": config.site.name, "address": config.site.address,
                  "contact": config.site.contact},
         "link": link,
-        "provider": {"name": config.isp.name, "line_id": config.isp.line_id,
-                     "customer_ref": config.isp.customer_ref},
+        "provider": {"name": entry.isp.name, "line_id": entry.isp.line_id,
+                     "customer_ref": entry.isp.customer_ref},
+        "uplinks": _uplinks(config, path, period, now, link, recorded),
         "contract": _contract(terms, language),
         "availability": {**_availability(recorded), "contract": _judged(judged)},
         "days": _days(recorded, hours, period, zone),
@@ -217,6 +222,24 @@ def _compensation(owed: Compensation, language: Language) -> dict[str, Any]:
             "amount": _money(line.amount)},
         "statement": owed.statement(language),
     }
+
+
+def _uplinks(config: Config, path: Path, period: Period, now: datetime, link: str,
+             recorded: PeriodReport) -> list[dict[str, Any]] | None:
+    """Each uplink (the primary first) with its availability over the period, the reported
+    one's from ``recorded``; None for a config without uplinks (its one link is the report's).
+    """
+    if not config.uplink:
+        return None
+    uplinks = []
+    for entry in config.links:
+        time = (recorded if entry.name == link
+                else read_period(path, period.start, period.end, now, link=entry.name)).time
+        uplinks.append({"name": entry.name, "kind": entry.kind, "primary": entry.primary,
+                        "reported": entry.name == link,
+                        "availability_percent": time.availability,
+                        "provider_availability_percent": time.provider_availability})
+    return uplinks
 
 
 def _availability(recorded: PeriodReport) -> dict[str, Any]:

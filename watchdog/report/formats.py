@@ -64,11 +64,20 @@ def as_text(report: dict[str, Any], write: Writer) -> str:
         f" ({w['until']} {write.instant(period['observed_until'])})",
         f"{w['times_in']} ({period['zone']}).",
     ]
+    uplinks = report.get("uplinks") or []
+    if uplinks:
+        lines.append(f"{w['link']}: {report['link']}")
     provider = report["provider"]
     if provider["name"] or provider["line_id"]:
         lines.append(f"{w['line']} {provider['line_id'] or '?'}, {provider['name'] or '?'}"
                      + (f", {w['customer_ref']} {provider['customer_ref']}"
                         if provider["customer_ref"] else ""))
+    if uplinks:
+        lines += ["", f"{w['uplinks']}:"]
+        lines += [f"  {uplink['name']:<12} {write.percent(uplink['availability_percent'])}"
+                  + (f" ({uplink['kind']})" if uplink["kind"] else "")
+                  + (f", {w['primary']}" if uplink["primary"] else "")
+                  for uplink in uplinks]
     lines += ["", f"{w['contract']}:", *(f"  {line}" for line in report["contract"]["terms"])]
     figures = report["availability"]
     judged = figures["contract"]

@@ -3,6 +3,7 @@ cycle, whether it stopped cleanly, and whether the system clock was synchronised
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
@@ -17,10 +18,11 @@ def find(session: Session, name: str) -> Link | None:
 
 
 def start(session: Session, name: str, now: datetime, ping_interval: timedelta,
-          pid: int) -> int:
+          pid: int, *, row: Link | None = None) -> int:
     """Record the start of the monitor of link ``name`` at ``now`` (fresh, not a clean
-    shutdown), creating the link's row on its first start; return the link's id."""
-    row = find(session, name)
+    shutdown) on its row (``row``: the history it continues, renamed ``name``, see
+    ``take_over``), creating the row on its first start; return the link's id."""
+    row = row or find(session, name)
     if row is None:
         row = Link(name=name, started_at=now, last_cycle_at=now, pid=pid,
                    ping_interval_s=ping_interval.total_seconds())
@@ -29,10 +31,25 @@ def start(session: Session, name: str, now: datetime, ping_interval: timedelta,
     row.pid = pid
     row.ping_interval_s = ping_interval.total_seconds()
     row.clean_shutdown = False
+    row.name = name
     session.add(row)
     session.flush()
     assert row.id is not None
     return row.id
+
+
+def take_over(session: Session, name: str, links: Collection[str]) -> Link | None:
+    """The history a primary link called ``name``, new to the database, continues.
+
+    The site's first link (the lowest id: ``default`` in a database from before uplinks, or
+    the primary under its former name) is the primary's history; the primary takes it over,
+    unless that first link is one of ``links`` (the config's links, which keep their own).
+    Returns that row (``start`` renames it), or None.
+    """
+    first = session.exec(select(Link).order_by(col(Link.id)).limit(1)).first()
+    if first is None or first.name == name or first.name in links:
+        return None
+    return first
 
 
 def beat(session: Session, link: int, now: datetime) -> None:

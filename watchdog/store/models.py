@@ -203,6 +203,10 @@ class StateInterval(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, index=True)
     start_after: datetime | None = None
     start_by: datetime | None = None
+    # The cause in a word (``evidence["cause"]["code"]`` of the change: "isp",
+    # "gateway_silent", "other_path"...); NULL for the watchdog's own intervals and rows
+    # written before it was recorded. ``other_path``: the site's traffic still flows.
+    cause_code: str | None = None
 
 
 class Outage(SQLModel, table=True):

@@ -45,7 +45,7 @@ CAUSE_SILENT = "the watchdog is not running (no heartbeat since its last cycle)"
 # The status queries, by name, so a test can check each plan is an index search. The first
 # parameter of each is the link's id (the heartbeat's, its name).
 STATUS_QUERIES = {
-    "open_interval": "SELECT state, cause, started_at FROM state_interval "
+    "open_interval": "SELECT state, cause, started_at, cause_code FROM state_interval "
                      "WHERE link_id = ? AND ended_at IS NULL",
     "window_intervals": "SELECT state, started_at, ended_at FROM state_interval "
                         "WHERE link_id = ? AND ended_at > ?",
@@ -131,6 +131,8 @@ class StatusData:
     ``state``/``since``/``cause`` hold now: the open interval while the link's monitor runs,
     else ``unknown`` since its last heartbeat (``since`` None when it never ran).
     ``open_outage`` is the outage still going on (it stays open while the daemon is stopped).
+    ``cause_code`` is the state's cause in a word (``other_path``: down while the site's
+    traffic takes another path), None when not recorded or not watched.
     """
 
     path: Path
@@ -143,6 +145,7 @@ class StatusData:
     windows: tuple[UptimeWindow, ...]
     targets: tuple[TargetStatus, ...]
     heartbeat: Heartbeat | None
+    cause_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,8 +314,9 @@ def read_status(path: Path, now: datetime, *, link: str = DEFAULT_LINK) -> Statu
     windows = tuple(
         _uptime(label, span, spans, now, history_start) for label, span in UPTIME_WINDOWS
     )
+    code = None
     if heartbeat is not None and heartbeat.running and open_row is not None:
-        state, cause, since = open_row[0], open_row[1], _time(open_row[2])
+        state, cause, since, code = open_row[0], open_row[1], _time(open_row[2]), open_row[3]
     elif heartbeat is None:
         state, cause, since = "unknown", CAUSE_NOT_STARTED, None
     else:
@@ -325,6 +329,7 @@ def read_status(path: Path, now: datetime, *, link: str = DEFAULT_LINK) -> Statu
     return StatusData(
         path=path, link=link, now=now, state=cast("LinkState", state), since=since, cause=cause,
         open_outage=open_outage, windows=windows, targets=targets, heartbeat=heartbeat,
+        cause_code=code,
     )
 
 

@@ -9,10 +9,10 @@ starts; at most one outage is open.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlmodel import Session, col, select
 
@@ -39,7 +39,9 @@ class ResumeInfo:
     interval open before the restart is still open (a quick restart after a crash, or an
     ``unknown`` gap that was never resolved); False when a new one was opened. ``open_outage``
     is the kind of the outage still open (it goes on, or ends, with the first confirmed
-    transition), None when there is none.
+    transition), None when there is none. ``took_over`` is the former name of the history
+    a new primary link continues (``heartbeat.take_over``), None when it kept its own.
+    ``cause_code`` is the open interval's cause in a word (``other_path``...), if recorded.
     """
 
     link_id: int
@@ -48,6 +50,8 @@ class ResumeInfo:
     cause: str
     continues: bool
     outage_kind: OutageKind | None
+    took_over: str | None = None
+    cause_code: str | None = None
 
 
 def open_interval(session: Session, link: int) -> StateInterval | None:
@@ -87,12 +91,21 @@ def _last_closed_interval(session: Session, link: int) -> StateInterval | None:
     ).first()
 
 
+def cause_code(evidence: Mapping[str, Any]) -> str | None:
+    """The cause's word in a transition's evidence (``evidence["cause"]["code"]``), if any."""
+    cause = evidence.get("cause")
+    code = cause.get("code") if isinstance(cause, Mapping) else None
+    return code if isinstance(code, str) else None
+
+
 def _open(session: Session, link: int, state: LinkState, cause: str, at: datetime,
-          bracket: tuple[datetime | None, datetime | None] = (None, None)) -> StateInterval:
+          bracket: tuple[datetime | None, datetime | None] = (None, None),
+          code: str | None = None) -> StateInterval:
     """Open the link's interval of ``state`` at ``at``; ``bracket`` is its start's (after, by),
-    (None, None) for an interval the watchdog opens itself (``unknown``)."""
+    (None, None) for an interval the watchdog opens itself (``unknown``); ``code`` is its
+    cause's word."""
     interval = StateInterval(link_id=link, state=state, cause=cause, started_at=at,
-                             start_after=bracket[0], start_by=bracket[1])
+                             start_after=bracket[0], start_by=bracket[1], cause_code=code)
     session.add(interval)
     session.flush()
     return interval
@@ -106,21 +119,27 @@ def _close(session: Session, interval: StateInterval, at: datetime) -> None:
 
 
 def resume(
-    session: Session, name: str, now: datetime, ping_interval: timedelta, pid: int
+    session: Session, name: str, now: datetime, ping_interval: timedelta, pid: int, *,
+    primary_of: Collection[str] | None = None,
 ) -> ResumeInfo:
     """Start (or restart) the timeline of the link called ``name`` at ``now``.
 
-    A link never watched before gets its row. After a clean shutdown, or when the link's last
+    A link never watched before gets its row; the primary link (``primary_of``: the names of
+    the config's links) may take over the site's first history instead (see
+    ``heartbeat.take_over``). After a clean shutdown, or when the link's last
     heartbeat is older than two ping intervals, the time since that heartbeat becomes an
     ``unknown`` interval (the open interval is closed at the heartbeat). After a quicker
     restart the open interval continues. An open outage stays open either way: the first
     confirmed transition decides whether it continued.
     """
     last = heartbeat.find(session, name)
+    if last is None and primary_of is not None:
+        last = heartbeat.take_over(session, name, primary_of)
     # Read before ``heartbeat.start`` rewrites the row.
+    took_over = None if last is None or last.name == name else last.name
     last_cycle_at = None if last is None else last.last_cycle_at
     clean_shutdown = last is not None and last.clean_shutdown
-    link = heartbeat.start(session, name, now, ping_interval, pid)
+    link = heartbeat.start(session, name, now, ping_interval, pid, row=last)
     current = open_interval(session, link)
     quick_restart = (
         last_cycle_at is not None
@@ -153,6 +172,8 @@ def resume(
         cause=current.cause,
         continues=continues,
         outage_kind=cast(OutageKind, outage.kind) if outage is not None else None,
+        took_over=took_over,
+        cause_code=current.cause_code,
     )
 
 
@@ -171,16 +192,18 @@ def apply_transition(session: Session, link: int, transition: Transition) -> Non
         raise RuntimeError("no open state interval: call Store.resume() before recording")
     at = max(transition.at, current.started_at)
     previous_state, previous_start = current.state, current.started_at
+    code = cause_code(transition.evidence)
     if at == current.started_at:
         current.state = transition.state
         current.cause = transition.cause
+        current.cause_code = code
         current.start_after, current.start_by = transition.after, transition.by
         session.add(current)
         session.flush()
     else:
         _close(session, current, at)
         _open(session, link, transition.state, transition.cause, at,
-              (transition.after, transition.by))
+              (transition.after, transition.by), code)
     _follow_outage(session, link, transition, at, previous_state, previous_start)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -147,19 +147,24 @@ class Store:
             self.outside_writes += 1
 
     def resume(
-        self, now: datetime, ping_interval: timedelta, *, link: str, pid: int | None = None
+        self, now: datetime, ping_interval: timedelta, *, link: str, pid: int | None = None,
+        primary_of: Collection[str] | None = None,
     ) -> ResumeInfo:
         """Start the timeline of the link called ``link`` at ``now`` and say where its tracker
         starts (a link never watched before is added).
 
         ``ping_interval`` judges the link's last heartbeat: older than two intervals (or after
         a clean shutdown) the time since becomes ``unknown``; otherwise the open interval
-        continues. ``pid`` defaults to this process. Raises ``DatabaseError`` when the write
-        fails.
+        continues. ``pid`` defaults to this process. ``primary_of``: for the primary link,
+        the names of the config's links; a primary new to the database then continues the
+        site's first history (the implicit ``default`` of a database from before uplinks)
+        unless that one is another of them (``ResumeInfo.took_over`` says so). Raises
+        ``DatabaseError`` when the write fails.
         """
         with self._transaction() as session:
             info = timeline.resume(
-                session, link, now, ping_interval, os.getpid() if pid is None else pid
+                session, link, now, ping_interval, os.getpid() if pid is None else pid,
+                primary_of=primary_of,
             )
             if self.on_resume is not None:
                 gap_start = info.since if info.state == "unknown" else None

@@ -551,3 +551,17 @@ def test_notify_test_tests_the_notification_channels_and_leaves_the_isp_alone(
     assert code == 0, out
     assert site.mailbox(ISP_MAILBOX) == []
     assert site.requests("/tickets") == []
+
+
+def test_notify_test_tests_a_ticket_backend_named_with_channel_and_its_help_says_so(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, site, "notify-test", "--channel", "isp")
+    assert code == 0, out
+    assert out.splitlines()[-1].startswith("isp: ok — ")
+    assert len(site.mailbox(ISP_MAILBOX)) == 1
+    result = subprocess.run([sys.executable, "-m", "watchdog", "notify-test", "--help"],
+                            capture_output=True, text=True, timeout=30, check=True)
+    text = " ".join(result.stdout.split())
+    assert "The ticket backends are left alone" in text
+    assert "name one with --channel to test its address" in text

@@ -181,9 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     notify = commands.add_parser(
         "notify-test", parents=[common],
         help="send a test through each notification channel now (ticket backends only when "
-             "named with --channel: a test would open a ticket at the helpdesk)")
+             "named with --channel: a test would open a ticket at the helpdesk)",
+        description="Send a test message through each notification channel now and print "
+                    "what each answered (exit 1 if one failed). The ticket backends are left "
+                    "alone, and named, since a test would open a ticket at the provider's or "
+                    "the helpdesk's: name one with --channel to test its address. Works before "
+                    "the daemon's first run (nothing is recorded then).")
     notify.add_argument("--channel", metavar="NAME",
-                        help="only this channel or ticket backend")
+                        help="only this channel or ticket backend (the way to test a ticket "
+                             "backend)")
     notify.set_defaults(handler=_lazy("notify_cmd"))
 
     config = commands.add_parser("config", help="configuration commands")

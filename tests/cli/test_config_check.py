@@ -188,9 +188,20 @@ def test_it_warns_when_no_channel_can_deliver_while_the_internet_is_down(
         assert lan[0].startswith(f"{tmp_path / 'watchdog.toml'}: notify: warning: ")
 
 
-def test_a_backup_uplink_counts_as_a_way_out(tmp_path: Path) -> None:
-    # The hook for issue 10's [[uplink]]: the links besides the first carry the channels.
+def test_a_backup_uplink_counts_as_a_way_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert backup_uplinks(Config()) == []
+    internet_only = ('[[smtp]]\nname = "r"\nhost = "smtp.provider.example"\n'
+                     'sender = "w@o.example"\n[[notify.email]]\nname = "m"\nsmtp = "r"\n'
+                     'to = ["boss@o.example"]\n')
+    uplinks = ('[[uplink]]\nname = "fibre"\ninterface = "lo"\n'
+               '[[uplink]]\nname = "4g"\nsource = "127.0.0.1"\n')
+    path = write(tmp_path, TARGETS + internet_only + uplinks)
+    code, _, err = check(capsys, path)
+    # The 4G carries the channel to the internet while the fibre is cut.
+    assert code == 0 and not [line for line in err if NONE_ON_LAN in line], err
+    assert backup_uplinks(load_config(path)) == ["4g"]
 
 
 def test_secrets_others_may_read_are_warned_of(

@@ -142,6 +142,19 @@ def test_a_missing_secret_file_is_named_by_its_key_with_every_path_tried(
         f"there (in {tmp_path / 'credentials'}: owned by root, mode 0600) or fix the name"]
 
 
+def test_the_paths_tried_are_full_even_for_a_config_named_from_its_directory(
+    tmp_path: Path, secrets: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, DELIVERY.replace('password_file = "smtp-password"',
+                                     'password_file = "nothere"'))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load_config(Path("watchdog.toml"))
+    (problem,) = caught.value.problems
+    assert f"no such file: {tmp_path / 'credentials' / 'nothere'} or {tmp_path / 'nothere'}; " \
+        f"put the secret there (in {tmp_path / 'credentials'}: " in problem
+
+
 def test_a_secret_file_that_cannot_be_read_says_which_and_why(
     tmp_path: Path, secrets: None
 ) -> None:

@@ -65,6 +65,9 @@ def secret_file_candidates(name: str, base: Path) -> list[Path]:
     path = Path(name)
     if path.is_absolute():
         return [path]
+    # Absolute, so that a missing file's message gives the full paths tried, whatever the
+    # directory `--config` was given from.
+    base = base.absolute()
     found: list[Path] = []
     credentials = os.environ.get("CREDENTIALS_DIRECTORY")
     if credentials:
@@ -115,7 +118,8 @@ def resolve(
             return Secret(read_secret_file(file, base), f"file {file}"), None, "_file"
         except SecretFileError as error:
             where = "there" if Path(file).is_absolute() else (
-                f"there (in {base / CREDENTIALS_DIRECTORY_NAME}: owned by root, mode 0600)")
+                f"there (in {base.absolute() / CREDENTIALS_DIRECTORY_NAME}: owned by root, "
+                "mode 0600)")
             return None, f"{file!r}: {error}; put the secret {where} or fix the name", "_file"
     if env:
         value = os.environ.get(env)

@@ -328,13 +328,13 @@ def test_status_and_check_commands_report_the_outage_while_the_wan_is_cut(
     daemon.wait_for_state("down", timeout=DEADLINE)
 
     text = run_cli(lab, "status", "--config", config)
-    assert text.returncode == 0, text.stderr
+    assert text.returncode == 2, text.stderr  # CRITICAL, as monitoring plugins read it
     assert "Internet link: DOWN (internet provider)" in text.stdout
     assert f"outage #{recorded.id} (isp)" in text.stdout
     assert "Daemon: running" in text.stdout
 
     shown = run_cli(lab, "status", "--json", "--config", config)
-    assert shown.returncode == 0, shown.stderr
+    assert shown.returncode == 2, shown.stderr
     status = json.loads(shown.stdout)
     assert set(status) >= STATUS_KEYS
     assert status["state"] == "down"

@@ -18,11 +18,7 @@ pytestmark = pytest.mark.timeout(700)
 
 def test_bad_input_ends_in_one_sentence_never_a_traceback(short_run: dict[str, Any]) -> None:
     result = suite_result(short_run, "bad_input")
-    assert_targets_met(result, pending={
-        "  accepted though broken": "a webhook template that is missing or does not render "
-                                    "is found only by notify-test until config check renders "
-                                    "every template (issue 12, item 1)",
-    })
+    assert_targets_met(result)
     assert result.value("configs tried") >= 200
 
 

@@ -66,12 +66,9 @@ async def query(check: DnsCheck, *, timeout: float,
     except dns.exception.DNSException as bad_input:
         return _result(check, at, None, 0, f"invalid query: {bad_input}"[:80])
     started = monotonic()
-    sock: DatagramSocket | None = None
     try:
-        sock = await (_bound_socket(check.server, binding) if binding is not None
-                      else _unbound_socket(check.server))
-        response = await asyncio.wait_for(_ask(message, check, timeout, sock),
-                                          timeout + DNS_GRACE)
+        response = await asyncio.wait_for(
+            _ask(message, check, timeout, binding), timeout + DNS_GRACE)
     except (dns.exception.Timeout, TimeoutError):
         error: str | None = ERROR_TIMEOUT
     except dns.exception.DNSException:
@@ -85,20 +82,46 @@ async def query(check: DnsCheck, *, timeout: float,
         rtt_ms = round((monotonic() - started) * 1000, 3)
         received = 1
         error = _verdict(response, rdtype)
-    finally:
-        if sock is not None:
-            await sock.close()  # type: ignore[no-untyped-call]  # dnspython leaves it open
     return _result(check, at, rtt_ms, received, error)
 
 
-async def _unbound_socket(server: str) -> DatagramSocket:
-    """A UDP socket for ``server``'s family from dnspython's asyncio backend (the default
-    route picks the source); the caller closes it."""
+async def _ask(message: dns.message.Message, check: DnsCheck, timeout: float,
+               binding: Binding | None) -> dns.message.Message:
+    """Send ``message`` to the resolver every ``timeout / DNS_ATTEMPTS`` seconds until a reply
+    comes (the caller bounds the whole), from one socket bound as ``binding`` says (None: the
+    default route); return the first reply to it.
+
+    Raises what dnspython raises for a reply that does not parse or answers another question,
+    and ``OSError`` for what the socket reports.
+    """
+    family = dns.inet.af_for_address(check.server)
+    destination = dns.inet.low_level_address_tuple((check.server, check.port), family)
+    wire = message.to_wire()
     backend = dns.asyncbackend.get_default_backend()
-    opened = backend.make_socket(dns.inet.af_for_address(server),  # type: ignore[no-untyped-call]
-                                 socket.SOCK_DGRAM)
-    made: DatagramSocket = await opened
-    return made
+    # Not connected, as dnspython's own udp() does with asyncio: an answer is matched by its
+    # source address (ignore_unexpected) and by its id.
+    if binding is None:
+        opened: DatagramSocket = await backend.make_socket(  # type: ignore[no-untyped-call]
+            family, socket.SOCK_DGRAM)
+    else:
+        opened = await _bound_socket(check.server, binding)
+    async with opened as sock:
+        # ignore_unexpected: a datagram from another address is a stray (or a spoof), not the
+        # resolver's answer; keep waiting for the real one as a stub resolver would.
+        reply = asyncio.ensure_future(dns.asyncquery.receive_udp(
+            sock, destination, ignore_unexpected=True, query=message))
+        try:
+            for _ in range(DNS_ATTEMPTS):
+                await dns.asyncquery.send_udp(sock, wire, destination)
+                done, _pending = await asyncio.wait({reply}, timeout=timeout / DNS_ATTEMPTS)
+                if done:
+                    break
+            response: dns.message.Message = (await reply)[0]
+        finally:
+            reply.cancel()
+    if not message.is_response(response):
+        raise dns.query.BadResponse
+    return response
 
 
 async def _bound_socket(server: str, binding: Binding) -> DatagramSocket:
@@ -121,37 +144,6 @@ async def _bound_socket(server: str, binding: Binding) -> DatagramSocket:
         raise
     bound: DatagramSocket = _DatagramSocket(family, transport, protocol)  # type: ignore[no-untyped-call]
     return bound
-
-
-async def _ask(message: dns.message.Message, check: DnsCheck, timeout: float,
-               sock: DatagramSocket) -> dns.message.Message:
-    """Send ``message`` to the resolver from ``sock`` every ``timeout / DNS_ATTEMPTS`` seconds
-    until a reply comes (the caller bounds the whole); return the first reply to it.
-
-    Raises what dnspython raises for a reply that does not parse or answers another question,
-    and ``OSError`` for what the socket reports.
-    """
-    family = dns.inet.af_for_address(check.server)
-    destination = dns.inet.low_level_address_tuple((check.server, check.port), family)
-    wire = message.to_wire()
-    # Not connected, as dnspython's own udp() does with asyncio: an answer is matched by its
-    # source address (ignore_unexpected) and by its id. ignore_unexpected: a datagram from
-    # another address is a stray (or a spoof), not the resolver's answer; keep waiting for the
-    # real one as a stub resolver would.
-    reply = asyncio.ensure_future(dns.asyncquery.receive_udp(
-        sock, destination, ignore_unexpected=True, query=message))
-    try:
-        for _ in range(DNS_ATTEMPTS):
-            await dns.asyncquery.send_udp(sock, wire, destination)
-            done, _pending = await asyncio.wait({reply}, timeout=timeout / DNS_ATTEMPTS)
-            if done:
-                break
-        response: dns.message.Message = (await reply)[0]
-    finally:
-        reply.cancel()
-    if not message.is_response(response):
-        raise dns.query.BadResponse
-    return response
 
 
 def _verdict(response: dns.message.Message, rdtype: dns.rdatatype.RdataType) -> str | None:

@@ -1,55 +1,26 @@
 """Every robustness suite at its short size (soak/), judged on its figures.
 
-The suites run once per session, side by side (``conftest.short_run``). A missed target
-fails its suite's test, unless the test names it as pending with the reason: what the code
-cannot do yet, and which work will make it.
+One test runs them all at once (about a minute: the lab suites mostly wait on real time, and
+the bad-input suite runs beside them), so that ``make test``'s workers never run them twice.
+The bad-input suite needs no lab and is judged first; the lab suites need root (``require``:
+without it they are left out and the test then skips, or fails under .ci/run). A missed
+target fails the test, unless it is named as pending with the reason: what the code cannot do
+yet, and which work will make it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
 
 import pytest
 
-from tests.soak.conftest import assert_targets_met, suite_result
+from testbed.lab import lab_available
+from tests.environment import require
+from tests.soak.conftest import missed_targets, run_short, suite_result
 
 pytestmark = pytest.mark.timeout(700)
 
-
-def test_bad_input_ends_in_one_sentence_never_a_traceback(short_run: dict[str, Any]) -> None:
-    result = suite_result(short_run, "bad_input")
-    assert_targets_met(result)
-    assert result.value("configs tried") >= 200
-
-
-@pytest.mark.netns
-def test_kills_across_an_outage_lose_and_double_nothing(short_run: dict[str, Any]) -> None:
-    result = suite_result(short_run, "crash")
-    assert_targets_met(result)
-    assert result.value("kills survived") == 3
-
-
-@pytest.mark.netns
-def test_messages_wait_for_dead_receivers_and_arrive_once_in_order(
-    short_run: dict[str, Any],
-) -> None:
-    result = suite_result(short_run, "receivers")
-    assert_targets_met(result)
-    assert result.value("permanent failures (401 with the token quoted back)") > 0
-
-
-@pytest.mark.netns
-def test_heavy_loss_is_degraded_never_an_outage(short_run: dict[str, Any]) -> None:
-    result = suite_result(short_run, "loss")
-    assert_targets_met(result)
-
-
-@pytest.mark.netns
-def test_hostile_peers_cost_a_timeout_at_most_and_no_memory(short_run: dict[str, Any]) -> None:
-    result = suite_result(short_run, "hostile")
-    assert_targets_met(result)
-    assert result.value("hostile probes run alone") == 16
-
+LAB_SUITES = ("crash", "receivers", "loss", "hostile", "disk")
 
 # What the daemon cannot do yet: it records first and sends from the database, so while the
 # database cannot be written nothing is recorded or sent, and the cycles it could not record
@@ -61,9 +32,30 @@ RECORD_FIRST = {
     "read-only: outage alerts at the LAN webhook during it": "the daemon is not running",
     "read-only: its outage in the history": "the daemon is not running",
 }
+PENDING = {"disk": RECORD_FIRST}
 
 
 @pytest.mark.netns
-def test_a_full_or_read_only_database_corrupts_nothing(short_run: dict[str, Any]) -> None:
-    result = suite_result(short_run, "disk")
-    assert_targets_met(result, pending=RECORD_FIRST)
+def test_kills_dead_receivers_loss_hostile_peers_bad_input_and_a_full_disk_lose_nothing(
+    tmp_path: Path,
+) -> None:
+    """Bad input (200 configs), then crash (3 kills), dead receivers, loss, hostile peers and
+    resource faults, all run at once."""
+    lab = lab_available() is None
+    run = run_short(["bad_input", *(LAB_SUITES if lab else ())], tmp_path)
+    bad_input = suite_result(run, "bad_input")
+    assert missed_targets(bad_input) == []
+    assert bad_input.value("configs tried") >= 200
+    require(lab_available())
+    problems: list[str] = []
+    for name in LAB_SUITES:
+        problems += missed_targets(suite_result(run, name), PENDING.get(name))
+    crash, receivers = suite_result(run, "crash"), suite_result(run, "receivers")
+    if crash.value("kills survived") != 3:
+        problems.append(f"crash: {crash.value('kills survived')} kills survived of 3")
+    if not receivers.value("permanent failures (401 with the token quoted back)"):
+        problems.append("receivers: no permanent failure was provoked")
+    hostile_probes = suite_result(run, "hostile").value("hostile probes run alone")
+    if hostile_probes != 16:
+        problems.append(f"hostile: {hostile_probes} hostile probes run alone, not 16")
+    assert problems == [], "\n\n".join(problems)

@@ -52,3 +52,11 @@ def browser() -> Iterator[Any]:
 
     require_chromium("a page")
     yield from launched()
+
+
+@pytest.fixture(autouse=True)
+def _config_check_as_this_user(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``config check`` run by root checks files as the service's user when it exists, and
+    the install test creates that user for a while (another checkout's run on this machine
+    too): here files are checked as the test's own user, unless a test names one (--user)."""
+    monkeypatch.setattr("watchdog.config.service_account.SERVICE_USER", "")

@@ -20,8 +20,9 @@
 #
 # Where things go: the program in /opt/connectivity-watchdog (its own virtual environment: the
 # PyPI package "watchdog" has the same import name), the command as /usr/local/bin/watchdog,
-# the config in /etc/connectivity-watchdog (never overwritten), the data in
-# /var/lib/connectivity-watchdog (never touched by the installer except to create it).
+# the config in /etc/connectivity-watchdog (never overwritten; the secrets in its credentials/,
+# root's alone), the data in /var/lib/connectivity-watchdog (never touched by the installer
+# except to create it).
 set -euo pipefail
 # Whatever the caller's umask, what is installed must be readable by the service user.
 umask 022
@@ -251,6 +252,14 @@ validate_config() {  # PYTHON (the staged environment's)
     fi
 }
 
+# The secret files' directory: root's alone. The unit's LoadCredential= hands its files to
+# the service; the group that may read the config (watchdog status) never sees them.
+install_credentials_dir() {
+    install -d -m 0755 "$D$CONFDIR"
+    install -d -m 0700 "$D$CONFDIR/credentials"
+    set_owner root:root "$D$CONFDIR/credentials"
+}
+
 install_state_dir() {
     install -d -m 0755 "$D/var/lib"
     install -d -m 0750 "$D$STATEDIR"
@@ -353,6 +362,7 @@ do_install() {
     build_venv "$python"
     validate_config "$D$PREFIX.new/bin/python"
     install_state_dir
+    install_credentials_dir
     install_config "$D$PREFIX.new/bin/python"
     install_unit
     swap_venv

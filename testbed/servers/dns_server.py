@@ -63,7 +63,9 @@ class DnsServer:
     """A UDP DNS server on ``host``:``port`` (port 0: any free port, see ``.port``).
 
     ``mode`` may be changed at any time; ``queries`` counts the queries received and
-    ``last_client`` is the address of the latest one's sender. ``hold``:
+    ``arrivals`` holds when each came (``time.monotonic()``) and ``last_client`` the address of
+    the latest one's sender; ``drop_next`` queries from now on are read and left unanswered, as
+    if lost on the way (a retransmission test). ``hold``:
     each answer is sent that many seconds after its query arrived, while the server goes on
     reading others; ``in_flight`` counts the queries whose answer is held and ``max_in_flight``
     the most at once, so a test can count how many queries a client had out together.
@@ -83,6 +85,8 @@ class DnsServer:
         self.mode = mode
         self.mode_file = Path(mode_file) if mode_file else None
         self.queries = 0
+        self.arrivals: list[float] = []
+        self.drop_next = 0
         self.last_client: str | None = None
         self.hold = hold
         self.in_flight = 0
@@ -144,7 +148,11 @@ class DnsServer:
         except OSError:
             return
         self.queries += 1
+        self.arrivals.append(time.monotonic())
         self.last_client = client[0]
+        if self.drop_next > 0:
+            self.drop_next -= 1
+            return
         reply = self.reply_to(wire)
         if reply is None:
             return

@@ -271,7 +271,7 @@ def test_apprise_is_loaded_to_send_and_never_to_read_the_config(
         "from watchdog.config.zone import site_zone\n"
         "from watchdog.delivery.senders import build_senders\n"
         f"path = {str(config.source)!r}\n"
-        "assert main(['status', '--config', path]) == 0\n"
+        "assert main(['status', '--config', path]) in (0, 1, 2, 3)\n"  # the state's code
         "main(['config', 'check', '--config', path])\n"
         "config = load_config(path)\n"
         "build_senders(config, site_zone(config))\n"

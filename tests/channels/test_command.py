@@ -239,11 +239,14 @@ def test_notify_test_runs_the_program(
 
 
 def example_block(table: str) -> str:
-    """The commented ``[[table]]`` block of config/watchdog.toml, uncommented."""
+    """The commented ``[[table]]`` block of config/watchdog.toml, uncommented (its ``## ``
+    lines, which explain, left out)."""
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
     start = lines.index(next(line for line in lines if line.startswith(f"# [[{table}]]")))
     block = []
     for line in lines[start:]:
+        if line.startswith("##"):
+            continue
         if not line.startswith("# "):
             break
         block.append(line[2:])

@@ -16,7 +16,7 @@ from tests.store.store_helpers import at, cycle, transition
 from watchdog.cli import main
 from watchdog.errors import EX_CONFIG, EX_NOINPUT, EX_USAGE, ConfigError
 from watchdog.store.writer import Store
-from watchdog.vocabulary import DEFAULT_LINK
+from watchdog.vocabulary import DEFAULT_LINK, LinkState, OutageKind
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_status_json_keeps_its_contract(
 ) -> None:
     with time_machine.travel(at(601), tick=False):
         code, out, _ = run(capsys, "status", "--json", "--config", str(config))
-    assert code == 0
+    assert code == 2  # down
     data = json.loads(out)
     assert {"state", "since", "cause", "daemon", "uptime", "unknown_seconds", "outage",
             "targets"} <= data.keys()
@@ -67,7 +67,7 @@ def test_status_tells_a_person_what_is_going_on(
 ) -> None:
     with time_machine.travel(at(601), tick=False):
         code, out, _ = run(capsys, "status", "--config", str(config))
-    assert code == 0
+    assert code == 2
     lines = out.splitlines()
     assert lines[0] == "Internet link: DOWN (internet provider) since 13:01:00 (9 min 1 s)"
     assert "the gateway answers but 3 of 3 internet targets do not answer" in lines[1]
@@ -76,12 +76,48 @@ def test_status_tells_a_person_what_is_going_on(
     assert f"Database: {history}" in out
 
 
+# The Nagios plugins' convention: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+@pytest.mark.parametrize(("state", "kind", "code"), [
+    ("up", None, 0), ("degraded", None, 1), ("maintenance", None, 1), ("down", "isp", 2),
+    ("lan_down", "lan", 2), ("down", "dns", 2),
+])
+def test_status_exits_with_the_state_as_monitoring_plugins_read_it(
+    config: Path, capsys: pytest.CaptureFixture[str], state: LinkState, kind: OutageKind | None,
+    code: int,
+) -> None:
+    with Store.open(config.parent / "watchdog.db") as store:
+        store.resume(at(0), timedelta(seconds=2), link=DEFAULT_LINK)
+        store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(0), link=DEFAULT_LINK)
+        changes = [transition(state, at(60), kind)] if state != "up" else []
+        store.record_cycle(cycle(at(60), ok=state in ("up", "degraded")), changes, [], at(60),
+                           link=DEFAULT_LINK)
+    with time_machine.travel(at(61), tick=False):
+        assert run(capsys, "status", "--config", str(config))[0] == code
+        assert run(capsys, "status", "--json", "--config", str(config))[0] == code
+    # The daemon stopped (no heartbeat for long), or never ran: UNKNOWN.
+    with time_machine.travel(at(3600), tick=False):
+        assert run(capsys, "status", "--config", str(config))[0] == 3
+    (config.parent / "watchdog.db").unlink()
+    with Store.open(config.parent / "watchdog.db") as store:
+        store.resume(at(0), timedelta(seconds=2), link=DEFAULT_LINK)
+    with time_machine.travel(at(1), tick=False):
+        assert run(capsys, "status", "--config", str(config))[0] == 3
+
+
+def test_status_help_documents_its_exit_codes() -> None:
+    result = subprocess.run([sys.executable, "-m", "watchdog", "status", "--help"],
+                            capture_output=True, text=True, timeout=30, check=True)
+    text = " ".join(result.stdout.split())
+    assert "0 up (OK), 1 degraded or in a maintenance window (WARNING), 2 down or a LAN fault " \
+        "(CRITICAL), 3 unknown: the daemon is not running or never ran (UNKNOWN)" in text
+
+
 def test_status_after_the_daemon_stopped_says_so(
     config: Path, history: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with time_machine.travel(at(3600), tick=False):
         code, out, _ = run(capsys, "status", "--config", str(config))
-    assert code == 0
+    assert code == 3
     assert out.startswith("Internet link: UNKNOWN since 13:10:00 (50 min)")
     assert "not running" in out
 
@@ -210,7 +246,7 @@ def test_status_says_what_has_been_done_about_the_outage(
         store.record_cycle(cycle(at(300), ok=False), [], [], at(300), link=DEFAULT_LINK)
     with time_machine.travel(at(301), tick=False):
         code, out, _ = run(capsys, "status", "--config", str(tmp_path / "watchdog.toml"))
-        assert code == 0
+        assert code == 2
         assert "  ticket WD-2025-0001 opened 12:05:00, 0 reminder(s) sent; 5 message(s) " \
                "waiting to be sent" in out
         code, out, _ = run(capsys, "status", "--json", "--config",

@@ -471,6 +471,8 @@ def test_notify_test_sends_a_test_through_each_channel_and_exits_0(
     assert (code, err) == (0, "")
     # The notification channels only: a test to a ticket backend would open a real ticket.
     assert out.splitlines() == [
+        "Not tested: the ticket backends isp, it (a test would open a ticket at the helpdesk);"
+        " name one with --channel to test it.",
         "management: ok — 250 OK queued as Q0001",
         "lan-hook: ok — HTTP 200",
     ]
@@ -490,7 +492,7 @@ def test_notify_test_with_a_dead_channel_says_why_and_exits_1(
     close_rig(wired)
     result = run_process(wired, "notify-test")
     assert result.returncode == 1, result.stderr
-    assert result.stdout.splitlines() == [
+    assert result.stdout.splitlines()[1:] == [
         f"management: FAILED — SMTP server 127.0.0.1:{closed_port} refused the connection",
         "lan-hook: ok — HTTP 200",
     ]
@@ -513,6 +515,27 @@ def test_notify_test_with_a_dead_channel_says_why_and_exits_1(
     assert outbox_rows(wired.database, "status != 'sent'") == [failed]
 
 
+def test_notify_test_works_before_the_daemon_made_the_database_and_creates_none(
+    tmp_path: Path, smtp: SmtpServer, receiver: HttpReceiver
+) -> None:
+    config = write_config(tmp_path, smtp, receiver, rest_helpdesk=False)
+    database = config.storage.database
+    assert not database.exists()
+    result = subprocess.run([sys.executable, "-m", "watchdog", "notify-test", "--config",
+                             str(config.source)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines()[1:] == [
+        f"{database} does not exist yet (the daemon creates it on its first run): these tests "
+        "are not recorded.",
+        "management: ok — 250 OK queued as Q0001",
+        "lan-hook: ok — HTTP 200",
+    ]
+    assert not database.exists() and not database.parent.joinpath(
+        database.name + "-wal").exists()
+    assert len(receiver.requests) == 1 and len(smtp.messages) == 1
+
+
 def test_notify_test_for_an_unknown_channel_is_one_sentence_and_exit_64(site: Rig) -> None:
     result = run_process(site, "notify-test", "--channel", "nope")
     assert result.returncode == EX_USAGE
@@ -528,3 +551,17 @@ def test_notify_test_tests_the_notification_channels_and_leaves_the_isp_alone(
     assert code == 0, out
     assert site.mailbox(ISP_MAILBOX) == []
     assert site.requests("/tickets") == []
+
+
+def test_notify_test_tests_a_ticket_backend_named_with_channel_and_its_help_says_so(
+    site: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, site, "notify-test", "--channel", "isp")
+    assert code == 0, out
+    assert out.splitlines()[-1].startswith("isp: ok — ")
+    assert len(site.mailbox(ISP_MAILBOX)) == 1
+    result = subprocess.run([sys.executable, "-m", "watchdog", "notify-test", "--help"],
+                            capture_output=True, text=True, timeout=30, check=True)
+    text = " ".join(result.stdout.split())
+    assert "The ticket backends are left alone" in text
+    assert "name one with --channel to test its address" in text

@@ -68,7 +68,7 @@ def test_status_says_the_site_is_on_backup_then_shows_each_uplink(
 ) -> None:
     with time_machine.travel(at(601), tick=False):
         code, out, _ = run(capsys, "status", "--config", str(config))
-    assert code == 0
+    assert code == 1  # on backup: served, a WARNING to monitoring plugins
     lines = out.splitlines()
     assert lines[0] == "Site: ON BACKUP: the traffic leaves through 4g"
     fibre = lines.index(next(line for line in lines if line.startswith("Uplink fibre")))
@@ -78,6 +78,31 @@ def test_status_says_the_site_is_on_backup_then_shows_each_uplink(
                                    "since 13:01")
     assert lines[mobile].startswith("Uplink 4g (4g): UP since 13:05")
     assert out.count("Daemon: running") == 1 and out.count("Database:") == 1
+
+
+def test_status_exits_with_the_primarys_state_unless_the_site_is_on_backup(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def code_at(seconds: int) -> int:
+        with time_machine.travel(at(seconds), tick=False):
+            return run(capsys, "status", "--config", str(config))[0]
+
+    # The store stays open, as the daemon keeps it, while status reads.
+    with Store.open(config.parent / "watchdog.db") as store:
+        for name in ("fibre", "4g"):
+            store.resume(at(0), timedelta(seconds=2), link=name)
+            store.record_cycle(cycle(at(0)), [transition("up", at(0))], [], at(0), link=name)
+        assert code_at(1) == 0
+        # The 4G cut: the site is still up through its primary.
+        store.record_cycle(cycle(at(60), ok=False), [transition("down", at(60), "isp")], [],
+                           at(61), link="4g")
+        store.record_cycle(cycle(at(60)), [], [], at(61), link="fibre")
+        assert code_at(62) == 0
+        # Both cut: nothing leaves, CRITICAL.
+        store.record_cycle(cycle(at(120), ok=False), [transition("down", at(120), "isp")], [],
+                           at(121), link="fibre")
+        store.record_cycle(cycle(at(120), ok=False), [], [], at(121), link="4g")
+        assert code_at(122) == 2
 
 
 def test_status_json_keeps_the_primarys_keys_and_adds_the_site_and_each_link(

@@ -72,12 +72,15 @@ def test_tickets_and_channels_are_read_with_their_secrets(tmp_path: Path, secret
     assert config.channel_names() == ["isp-support", "office-it", "lan-hook"]
 
 
+# A credential of its own name (a drop-in's LoadCredential=smtp-password:FILE), or one of the
+# unit's credentials directory (LoadCredential=secret:DIRECTORY names each file secret_<file>).
+@pytest.mark.parametrize("credential", ["smtp-password", "secret_smtp-password"])
 def test_secrets_come_from_systemd_credentials(
-    tmp_path: Path, secrets: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, secrets: None, monkeypatch: pytest.MonkeyPatch, credential: str
 ) -> None:
-    credentials = tmp_path / "credentials"
+    credentials = tmp_path / "run-credentials"
     credentials.mkdir()
-    (credentials / "smtp-password").write_text("from-systemd")
+    (credentials / credential).write_text("from-systemd")
     monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
     config = load_config(write(tmp_path, DELIVERY))
     assert config.smtp[0].password == Secret("from-systemd", "")
@@ -103,9 +106,9 @@ def test_config_check_never_prints_a_secret(
         (('smtp = "relay"\nto = ["support', 'smtp = "relai"\nto = ["support'),
          "tickets.email[0].smtp", "'relai' is not an [[smtp]] relay (known: relay)"),
         (('password_file = "smtp-password"', 'password_file = "missing"'),
-         "smtp[0].password", "cannot be read (No such file or directory)"),
+         "smtp[0].password_file", "'missing': no such file: "),
         (('hmac_secret_env = "HOOK_SECRET"', 'hmac_secret_env = "NOPE"'),
-         "notify.webhook[0].hmac_secret", "environment variable NOPE is not set"),
+         "notify.webhook[0].hmac_secret_env", "environment variable NOPE is not set"),
         (('password_file = "smtp-password"', 'password_file = "smtp-password"\npassword = "x"'),
          "smtp[0].password", "more than one way"),
         (('events = ["outage_started", "recovered"]', 'events = ["outage_begun"]'),
@@ -126,6 +129,50 @@ def test_it_explains_each_delivery_problem(
     assert len(problems) == 1, problems
     assert f": {key}: " in problems[0]
     assert words in problems[0]
+
+
+def test_a_missing_secret_file_is_named_by_its_key_with_every_path_tried(
+    tmp_path: Path, secrets: None
+) -> None:
+    problems = problems_of(tmp_path, DELIVERY.replace('password_file = "smtp-password"',
+                                                      'password_file = "nothere"'))
+    assert problems == [
+        f"{tmp_path / 'watchdog.toml'}: smtp[0].password_file: 'nothere': no such file: "
+        f"{tmp_path / 'credentials' / 'nothere'} or {tmp_path / 'nothere'}; put the secret "
+        f"there (in {tmp_path / 'credentials'}: owned by root, mode 0600) or fix the name"]
+
+
+def test_the_paths_tried_are_full_even_for_a_config_named_from_its_directory(
+    tmp_path: Path, secrets: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, DELIVERY.replace('password_file = "smtp-password"',
+                                     'password_file = "nothere"'))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        load_config(Path("watchdog.toml"))
+    (problem,) = caught.value.problems
+    assert f"no such file: {tmp_path / 'credentials' / 'nothere'} or {tmp_path / 'nothere'}; " \
+        f"put the secret there (in {tmp_path / 'credentials'}: " in problem
+
+
+def test_a_secret_file_that_cannot_be_read_says_which_and_why(
+    tmp_path: Path, secrets: None
+) -> None:
+    (tmp_path / "credentials").mkdir()
+    (tmp_path / "credentials" / "smtp-password").mkdir()  # a directory: it exists, unreadable
+    problems = problems_of(tmp_path, DELIVERY)
+    assert len(problems) == 1
+    assert (f"smtp[0].password_file: 'smtp-password': {tmp_path / 'credentials'}"
+            "/smtp-password cannot be read (Is a directory)") in problems[0]
+
+
+def test_secret_files_are_read_from_the_credentials_directory_first(
+    tmp_path: Path, secrets: None
+) -> None:
+    (tmp_path / "credentials").mkdir()
+    (tmp_path / "credentials" / "smtp-password").write_text("from-credentials\n")
+    config = load_config(write(tmp_path, DELIVERY))
+    assert config.smtp[0].password == Secret("from-credentials", "")
 
 
 def test_read_commands_do_not_need_the_secrets(

@@ -71,8 +71,8 @@ def test_config_check_masks_the_url_and_status_needs_no_secret(
 @pytest.mark.parametrize(("change", "key", "words"), [
     (('url_file = "hc-url"\n', ""), "heartbeat[0].url",
      "is required; write it in a file named by url_file (or give url_env, or url itself)"),
-    (('url_file = "hc-url"', 'url_file = "missing"'), "heartbeat[0].url",
-     "cannot be read (No such file or directory)"),
+    (('url_file = "hc-url"', 'url_file = "missing"'), "heartbeat[0].url_file",
+     "'missing': no such file: "),
     (('url_file = "hc-url"', f'url = "{KUMA_URL}"'), "heartbeat[0].url",
      "is an Uptime Kuma push URL; set style = \"uptime_kuma\""),
     (('url_file = "hc-url"', 'url = "hc-ping.com/5b0b5bd9"'), "heartbeat[0].url",

@@ -14,6 +14,8 @@ from tests.store.store_helpers import at
 from watchdog.errors import EX_USAGE
 from watchdog.incidents.ticket_actions import (
     ACKNOWLEDGED,
+    ACKNOWLEDGED_CLOSED,
+    ACKNOWLEDGED_RECOVERED,
     CLOSED_BY_HAND,
     NothingToRecord,
     TicketAlreadyClosed,
@@ -63,6 +65,27 @@ def test_an_acknowledged_ticket_stops_management_alerts_but_not_the_reminders(
     sent = messages(store)
     assert sent.count(("isp", "ticket_reminder")) == 2  # gtr (4 h) and 24 h
     assert ("management", "escalated") not in sent
+
+
+def test_acknowledging_a_recovered_ticket_promises_no_reminder(store: Store) -> None:
+    open_ticket(store)
+    up(store, 900)
+    with store.write() as session:
+        change = acknowledge(session, REFERENCE, at(1000))
+    assert change.text == ACKNOWLEDGED_RECOVERED
+    assert "reminders to the provider go on" not in change.text
+    down(store, 1100)  # within merge_within: the ticket reopens, acknowledged
+    hours_later(store, 5 * HOUR)
+    sent = messages(store)
+    assert ("isp", "ticket_reopened") in sent and ("management", "escalated") not in sent
+
+
+def test_acknowledging_a_closed_ticket_says_nothing_more_is_sent(store: Store) -> None:
+    open_ticket(store)
+    with store.write() as session:
+        close_by_hand(session, REFERENCE, at(600))
+    with store.write() as session:
+        assert acknowledge(session, REFERENCE, at(700)).text == ACKNOWLEDGED_CLOSED
 
 
 def test_acknowledging_again_moves_the_time_and_adds_a_line(store: Store) -> None:

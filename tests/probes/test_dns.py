@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
 
 from testbed.servers.dns_server import DnsServer
 from watchdog.config.schema import DnsCheck
-from watchdog.probes.dns import query
+from watchdog.probes.dns import DNS_ATTEMPTS, query
 from watchdog.probes.results import ProbeResult
 
 TIMEOUT = 0.3
@@ -67,7 +68,35 @@ def test_it_reports_a_timeout_when_the_server_stays_silent(dns_server: DnsServer
     assert not result.ok and result.error == "timeout"
     assert (result.received, result.rtt_ms) == (0, None)
     assert TIMEOUT - 0.05 < elapsed < TIMEOUT + 0.6
-    assert dns_server.queries == 1
+    assert dns_server.queries == DNS_ATTEMPTS  # retransmitted within the timeout
+
+
+def test_it_retransmits_within_its_timeout_like_a_stub_resolver() -> None:
+    """Queries lost on the way: sent again every timeout / DNS_ATTEMPTS, the last one's
+    answer still in time; once answered, nothing more is sent."""
+    with DnsServer(host="127.0.0.53") as server:
+        server.drop_next = DNS_ATTEMPTS - 1
+        check = DnsCheck(name="resolver", server=server.host, port=server.port)
+        result = asyncio.run(query(check, timeout=LONG_TIMEOUT))
+        time.sleep(LONG_TIMEOUT / DNS_ATTEMPTS)  # room for a send that should not come
+        arrivals = list(server.arrivals)
+    assert result.ok and result.received == 1
+    assert len(arrivals) == DNS_ATTEMPTS
+    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+    spacing = LONG_TIMEOUT / DNS_ATTEMPTS
+    assert all(spacing - 0.05 < gap < spacing + 0.3 for gap in gaps), gaps
+    assert result.rtt_ms is not None and result.rtt_ms >= 1000 * spacing * (DNS_ATTEMPTS - 1)
+
+
+def test_a_late_answer_to_the_first_query_ends_the_check() -> None:
+    """The resolver holds its answer longer than the spacing: the answer to the first query
+    counts, and the retransmissions sent meanwhile get no second look."""
+    with DnsServer(host="127.0.0.53", hold=LONG_TIMEOUT / DNS_ATTEMPTS * 1.5) as server:
+        check = DnsCheck(name="resolver", server=server.host, port=server.port)
+        result = asyncio.run(query(check, timeout=LONG_TIMEOUT))
+    assert result.ok
+    assert result.rtt_ms is not None and result.rtt_ms < 1000 * LONG_TIMEOUT * 0.75
+    assert server.queries == 2
 
 
 def test_queries_wait_for_their_answers_together_not_one_after_another() -> None:

@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 SERVICE = "connectivity-watchdog"
 PREFIX = Path("/opt/connectivity-watchdog")
 CONFIG = Path("/etc/connectivity-watchdog/watchdog.toml")
+CREDENTIALS = Path("/etc/connectivity-watchdog/credentials")
 STATE = Path("/var/lib/connectivity-watchdog")
 DATABASE = STATE / "watchdog.db"
 UNIT = Path("/usr/local/lib/systemd/system/connectivity-watchdog.service")
@@ -68,6 +69,21 @@ address = "127.0.0.1"
 [[ping]]
 name = "loopback-2"
 address = "127.0.0.2"
+"""
+
+# A relay whose password is a secret file of credentials/, as the README shows.
+SECRET_CONFIG = """
+[[smtp]]
+name = "relay"
+host = "127.0.0.1"
+security = "none"
+sender = "watchdog@office.example"
+username = "watchdog"
+password_file = "smtp-password"
+[[notify.email]]
+name = "management"
+smtp = "relay"
+to = ["boss@office.example"]
 """
 
 # Run as root in a new network namespace, then as the service user with the unit's umask.
@@ -289,6 +305,9 @@ def test_the_staged_ownership_is_declared_for_the_target(tmp_path: Path) -> None
     assert (mode(state), state.stat().st_uid, state.stat().st_gid) == (0o750, uid, gid)
     config = target / "etc/connectivity-watchdog/watchdog.toml"
     assert (mode(config), config.stat().st_uid, config.stat().st_gid) == (0o640, 0, gid)
+    credentials = target / "etc/connectivity-watchdog/credentials"
+    assert (mode(credentials), credentials.stat().st_uid, credentials.stat().st_gid) == (
+        0o700, 0, 0)
 
 
 def test_an_interpreter_other_users_cannot_run_is_refused(tmp_path: Path) -> None:
@@ -329,7 +348,8 @@ def wait_until_running(installed: Installed, daemon: subprocess.Popen[bytes], lo
             f"{log.read_text()}"
         result = run(installed.python, "-m", "watchdog", "status", "--json", "--config",
                      installed.at(CONFIG), "--database", installed.at(DATABASE), check=False)
-        if result.returncode == 0 and json.loads(result.stdout)["daemon"]["running"]:
+        # Exit 0 to 2: a state the running daemon recorded (3: not running yet).
+        if result.returncode in (0, 1, 2) and json.loads(result.stdout)["daemon"]["running"]:
             return
         time.sleep(0.3)
     pytest.fail(f"the daemon did not record a cycle within 40 s:\n{log.read_text()}")
@@ -371,7 +391,7 @@ def test_a_group_member_reads_status_while_the_daemon_runs_and_after_it_stopped(
     assert state_files == ["watchdog.db", "watchdog.db.lock"], state_files
     assert_service_files(installed, ["watchdog.db", "watchdog.db.lock"])
     stopped = status_as(member, installed)
-    assert stopped.returncode == 0, stopped.stderr
+    assert stopped.returncode == 3, stopped.stderr  # unknown: the daemon is not running
     assert "Daemon: stopped cleanly" in stopped.stdout, stopped.stdout
 
 
@@ -399,6 +419,50 @@ def test_a_user_outside_the_group_is_told_which_group_to_join_by_the_config(
     _, outsider = users
     # The installed config (0640) is the first file an outsider cannot read.
     assert_one_sentence_naming_the_group(status_as(outsider, installed))
+
+
+# --- secrets: root's, handed to the service by systemd, never to the status readers ---------
+
+
+def test_secrets_are_roots_and_no_status_reader_can_read_them(
+    installed: Installed, users: tuple[str, str],
+) -> None:
+    member, _ = users
+    credentials = installed.at(CREDENTIALS)
+    info = credentials.stat()
+    assert (mode(credentials), info.st_uid, info.st_gid) == (0o700, 0, 0)
+    # As the README says: install -m 0600 /dev/null smtp-password && editor smtp-password.
+    secret = credentials / "smtp-password"
+    run("install", "-m", "0600", "/dev/null", secret)
+    secret.write_text("s3cret-smtp\n")
+    config = installed.at(CONFIG.parent / "with-secret.toml")
+    config.write_text(LOOPBACK_CONFIG + SECRET_CONFIG)
+    config.chmod(0o640)
+    os.chown(config, 0, installed.account.gid)
+    try:
+        read = run("runuser", "-u", member, "--", "cat", secret, check=False)
+        assert read.returncode != 0 and "Permission denied" in read.stderr
+        # Nor through the watchdog: status reads no secret; what does read them is refused.
+        status = status_as(member, installed, config=config)
+        assert "s3cret" not in status.stdout + status.stderr
+        assert status.returncode in (0, 1, 2, 3), status.stderr
+        check = run("runuser", "-u", member, "--", installed.python, "-m", "watchdog",
+                    "config", "check", "--config", config, check=False)
+        assert check.returncode == 78
+        assert f"smtp[0].password_file: 'smtp-password': {secret} cannot be read " \
+            "(Permission denied)" in check.stderr
+        assert "s3cret" not in check.stdout + check.stderr
+        # Root's config check reads it where the unit's LoadCredential= takes it from, and
+        # finds nothing to say of it (root's, 0600, loaded by systemd for the service).
+        check = run(installed.python, "-m", "watchdog", "config", "check", "--config", config,
+                    "--database", installed.at(DATABASE))
+        assert "smtp[0]" not in check.stderr, check.stderr
+        assert 'password = "********"  # from file smtp-password' in check.stdout
+    finally:
+        config.unlink()
+        secret.unlink()
+    unit = installed.at(UNIT).read_text()
+    assert f"LoadCredential=secret:{CREDENTIALS}\n" in unit
 
 
 # --- upgrade, then uninstall (these change the installed root: they run last) ----------------

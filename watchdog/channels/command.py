@@ -142,6 +142,10 @@ class CommandProvider(Provider[CommandEntryT]):
     ) -> list[tuple[str, str]]:
         return command_problems(entry, where)
 
+    def reaches_without_internet(self, entry: CommandEntryT, config: Config) -> bool:
+        # A local program: an SMS modem, a pager on the mobile network; no internet needed.
+        return True
+
     def build_sender(
         self, entry: CommandEntryT, config: Config, renderer: MessageRenderer
     ) -> Sender:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from watchdog.channels.mail import EmailSender, find_relay, relay_problems
+from watchdog.channels.mail import EmailSender, find_relay, relay_on_lan, relay_problems
 from watchdog.channels.provider import (
     MessageRenderer,
     NotifyChannel,
@@ -49,6 +49,9 @@ class EmailNotify(NotifyChannel[EmailNotifyConfig]):
         self, entry: EmailNotifyConfig, where: str, config: Config
     ) -> list[tuple[str, str]]:
         return relay_problems(config, where, entry.smtp, entry.to)
+
+    def reaches_without_internet(self, entry: EmailNotifyConfig, config: Config) -> bool:
+        return relay_on_lan(config, entry.smtp)
 
     def build_sender(
         self, entry: EmailNotifyConfig, config: Config, renderer: MessageRenderer

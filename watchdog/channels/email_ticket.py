@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from watchdog.channels.mail import EmailSender, find_relay, relay_problems
+from watchdog.channels.mail import EmailSender, find_relay, relay_on_lan, relay_problems
 from watchdog.channels.provider import (
     TICKET_OPEN,
     MessageRenderer,
@@ -52,6 +52,9 @@ class EmailTicket(TicketBackend[EmailTicketConfig]):
         self, entry: EmailTicketConfig, where: str, config: Config
     ) -> list[tuple[str, str]]:
         return relay_problems(config, where, entry.smtp, [*entry.to, *entry.cc])
+
+    def reaches_without_internet(self, entry: EmailTicketConfig, config: Config) -> bool:
+        return relay_on_lan(config, entry.smtp)
 
     def build_sender(
         self, entry: EmailTicketConfig, config: Config, renderer: MessageRenderer

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from watchdog.channels.provider import MessageRenderer, Outgoing, Sent
+from watchdog.channels.provider import MessageRenderer, Outgoing, Sent, is_lan_host
 from watchdog.config.schema import Config, SmtpConfig
 
 if TYPE_CHECKING:
@@ -36,6 +36,12 @@ def relay_problems(
     found.extend((f"{where}.to", f"{address!r} is not an email address")
                  for address in addresses if "@" not in address)
     return found
+
+
+def relay_on_lan(config: Config, name: str) -> bool:
+    """Whether the ``[[smtp]]`` relay called ``name`` is at an address on the LAN, so that
+    mail through it leaves while the internet link is down (a name: not known to be)."""
+    return any(relay.name == name and is_lan_host(relay.host) for relay in config.smtp)
 
 
 def find_relay(config: Config, name: str) -> SmtpConfig:

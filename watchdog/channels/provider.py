@@ -29,10 +29,12 @@ by every command, and ``watchdog status`` must not pay for smtplib, ssl or reque
 
 from __future__ import annotations
 
+import ipaddress
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Generic, NamedTuple, Protocol, TypeVar, get_args
+from urllib.parse import urlsplit
 
 from watchdog.channels.errors import DeliveryError
 from watchdog.config.schema import NotifyConfig, Section, TicketsConfig, is_http_url
@@ -100,6 +102,14 @@ class MessageRenderer(Protocol):
                   template: str | None = None) -> bytes: ...
 
 
+class Rehearsal(Protocol):
+    """What ``Provider.rehearse`` may ask (``watchdog.delivery.rehearsal.Rehearsal``)."""
+
+    def json_template(self, template: str, events: Sequence[str]) -> str | None:
+        """None when the user's JSON ``template`` is found and renders valid JSON for each
+        of ``events`` with sample data; else why not."""
+
+
 class ChannelConfig(Protocol):
     """What every provider's config class has: the name outbox rows refer to."""
 
@@ -120,6 +130,17 @@ class NotifyChannelConfig(ChannelConfig, Protocol):
 EntryT = TypeVar("EntryT", bound=ChannelConfig)
 TicketEntryT = TypeVar("TicketEntryT", bound=TicketBackendConfig)
 NotifyEntryT = TypeVar("NotifyEntryT", bound=NotifyChannelConfig)
+
+
+def is_lan_host(host: str) -> bool:
+    """Whether ``host`` is an address reachable without the internet: private (RFC 1918, IPv6
+    unique local), loopback or link-local. A name is never resolved here (no lookup over a
+    network that may be down), so it counts as not known to be on the LAN."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback or address.is_link_local
 
 
 def isp_kinds() -> list[OutageKind]:
@@ -160,6 +181,21 @@ class Provider(ABC, Generic[EntryT]):
         return [(f"{where}.{name}", f"{url!r} is not an http(s) URL")
                 for name in self.url_fields
                 if not is_http_url(url := getattr(entry, name))]
+
+    def rehearse(self, entry: EntryT, where: str, rehearsal: Rehearsal
+                 ) -> list[tuple[str, str]]:
+        """What only trying shows, found by ``config check`` before an outage needs it: the
+        entry's own templates rendered once with sample data (``rehearsal``). (key path under
+        ``where``, what is wrong; the fix). Never run with the config's every load: it reads
+        files and loads Jinja2. By default: nothing to try."""
+        return []
+
+    def reaches_without_internet(self, entry: EntryT, config: Config) -> bool:
+        """Whether ``entry`` can deliver while the internet link is down: its receiver is on
+        the LAN or it needs no network. By default: every ``url_fields`` URL's host is an
+        address on the LAN (``is_lan_host``); a name is not resolved, so not known to be."""
+        hosts = [urlsplit(getattr(entry, name)).hostname or "" for name in self.url_fields]
+        return bool(hosts) and all(is_lan_host(host) for host in hosts)
 
     @abstractmethod
     def build_sender(self, entry: EntryT, config: Config, renderer: MessageRenderer) -> Sender:

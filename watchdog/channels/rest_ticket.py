@@ -21,6 +21,7 @@ from watchdog.channels.provider import (
     TICKET_OPEN,
     MessageRenderer,
     Outgoing,
+    Rehearsal,
     Sender,
     Sent,
     TicketBackend,
@@ -28,7 +29,7 @@ from watchdog.channels.provider import (
 )
 from watchdog.config.schema import SECRET, Config
 from watchdog.config.secrets import Secret
-from watchdog.vocabulary import OutageKind
+from watchdog.vocabulary import TICKET_EVENTS, OutageKind
 
 if TYPE_CHECKING:
     from watchdog.channels.webhook import WebhookSettings
@@ -111,6 +112,13 @@ class RestTicket(TicketBackend[RestTicketConfig]):
     key = "rest"
     config_type = RestTicketConfig
     url_fields = ("url",)
+
+    def rehearse(self, entry: RestTicketConfig, where: str, rehearsal: Rehearsal
+                 ) -> list[tuple[str, str]]:
+        problem = entry.body_template and rehearsal.json_template(entry.body_template,
+                                                                  TICKET_EVENTS)
+        return [(f"{where}.body_template", f"{problem}; fix it, or leave body_template empty "
+                 "for the built-in JSON")] if problem else []
 
     def build_sender(
         self, entry: RestTicketConfig, config: Config, renderer: MessageRenderer

@@ -17,6 +17,7 @@ from watchdog.channels.provider import (
     MessageRenderer,
     NotifyChannel,
     Outgoing,
+    Rehearsal,
     Sender,
     Sent,
     all_events,
@@ -77,6 +78,13 @@ class WebhookNotify(NotifyChannel[WebhookNotifyConfig]):
     key = "webhook"
     config_type = WebhookNotifyConfig
     url_fields = ("url",)
+
+    def rehearse(self, entry: WebhookNotifyConfig, where: str, rehearsal: Rehearsal
+                 ) -> list[tuple[str, str]]:
+        problem = entry.template and rehearsal.json_template(entry.template, entry.events)
+        return [(f"{where}.template", f"{problem}; put it in templates/ next to the config "
+                 "(config/templates/examples has working ones), or leave template empty for "
+                 "the built-in JSON")] if problem else []
 
     def build_sender(
         self, entry: WebhookNotifyConfig, config: Config, renderer: MessageRenderer

@@ -52,8 +52,17 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", parents=[common], help="run the daemon in the foreground")
     run.set_defaults(handler=_lazy("run_cmd"))
 
-    status = commands.add_parser("status", parents=[common],
-                                 help="the link's state, since when, uptime, last results")
+    status = commands.add_parser(
+        "status", parents=[common],
+        help="the link's state, since when, uptime, last results; exit 0 up, 1 degraded or "
+             "maintenance, 2 down, 3 unknown (the daemon is not running)",
+        description="The link's state, since when, uptime and the last results. The exit code "
+                    "follows the Nagios plugins' convention: 0 up (OK), 1 degraded or in a "
+                    "maintenance window (WARNING), 2 down or a LAN fault (CRITICAL), 3 unknown: "
+                    "the daemon is not running or never ran (UNKNOWN). With several uplinks: "
+                    "the primary's, but 1 while the site is on backup. A config or database "
+                    "that cannot be read exits 64 to 78 with one sentence (UNKNOWN to a "
+                    "monitoring system).")
     status.add_argument("--json", action="store_true", help="print JSON for programs")
     status.set_defaults(handler=_lazy("status"))
 
@@ -169,9 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
     outbox.add_argument("--json", action="store_true", help="print JSON for programs")
     outbox.set_defaults(handler=_lazy("outbox"))
 
-    notify = commands.add_parser("notify-test", parents=[common],
-                                 help="send a test through each channel now")
-    notify.add_argument("--channel", metavar="NAME", help="only this channel")
+    notify = commands.add_parser(
+        "notify-test", parents=[common],
+        help="send a test through each notification channel now (ticket backends only when "
+             "named with --channel: a test would open a ticket at the helpdesk)",
+        description="Send a test message through each notification channel now and print "
+                    "what each answered (exit 1 if one failed). The ticket backends are left "
+                    "alone, and named, since a test would open a ticket at the provider's or "
+                    "the helpdesk's: name one with --channel to test its address. Works before "
+                    "the daemon's first run (nothing is recorded then).")
+    notify.add_argument("--channel", metavar="NAME",
+                        help="only this channel or ticket backend (the way to test a ticket "
+                             "backend)")
     notify.set_defaults(handler=_lazy("notify_cmd"))
 
     config = commands.add_parser("config", help="configuration commands")
@@ -179,7 +197,17 @@ def build_parser() -> argparse.ArgumentParser:
                                             parser_class=_Parser)
     config_commands.required = True
     config_check = config_commands.add_parser(
-        "check", parents=[common], help="print the effective config or one line per problem")
+        "check", parents=[common],
+        help="print the effective config, or one line per problem (exit 78); also what would "
+             "fail later (the database's directory, secret files, templates) and warnings")
+    config_check.add_argument(
+        "--strict", action="store_true",
+        help="exit 78 on warnings too (no ticket backend or notification channel, none "
+             "reachable without the internet, a secret others may read)")
+    config_check.add_argument(
+        "--user", metavar="NAME",
+        help="check the files as this user (default: connectivity-watchdog, the service's, "
+             "when run as root and it exists; else you)")
     config_check.set_defaults(handler=_lazy("config_cmd"))
     return parser
 

@@ -11,7 +11,7 @@ import argparse
 from datetime import tzinfo
 from typing import Any
 
-from watchdog.cli.common import config_from, iso, link_title, print_json
+from watchdog.cli.common import STATE_EXIT_CODES, config_from, iso, link_title, print_json
 from watchdog.config.schema import LinkConfig
 from watchdog.config.zone import site_zone
 from watchdog.link.classify import Policy, classify
@@ -21,9 +21,7 @@ from watchdog.probes.cycle import plan_for, run_cycle
 from watchdog.probes.gateway import gateway_to_probe, lookup_for
 from watchdog.probes.ping import detect_ping_mode
 from watchdog.probes.results import CycleResult
-from watchdog.vocabulary import LinkState, state_label
-
-EXIT_CODES: dict[LinkState, int] = {"up": 0, "degraded": 1, "down": 2, "lan_down": 2}
+from watchdog.vocabulary import state_label
 
 
 def command(args: argparse.Namespace) -> int:
@@ -53,7 +51,7 @@ def command(args: argparse.Namespace) -> int:
                 print(("\n" if number else "") + f"uplink {link_title(link)}")
             _print(cycle, verdict)
     # The primary's verdict: the site depends on it.
-    return EXIT_CODES.get(looks[0][2].state, 2)
+    return STATE_EXIT_CODES.get(looks[0][2].state, 2)
 
 
 def _as_json(link: LinkConfig, cycle: CycleResult, verdict: Observation,

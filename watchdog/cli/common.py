@@ -11,6 +11,17 @@ from watchdog.config import Config, humanize, load_config
 from watchdog.config.schema import LinkConfig
 from watchdog.errors import EX_USAGE, UserError
 from watchdog.report.words import to_millisecond
+from watchdog.vocabulary import LinkState
+
+# The exit code of ``status`` and ``check`` for each state: the Nagios plugins' convention
+# (monitoring plugins, scripts): 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. ``unknown`` is the
+# daemon not running (stopped, or silent), or never run on this database.
+STATE_EXIT_CODES: dict[LinkState, int] = {
+    "up": 0, "degraded": 1, "maintenance": 1, "down": 2, "lan_down": 2, "unknown": 3,
+}
+# ``status``'s while the site is on backup (its primary down, its traffic leaving another
+# way): still served, a WARNING.
+ON_BACKUP_EXIT_CODE = 1
 
 
 def config_from(

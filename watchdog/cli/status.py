@@ -2,6 +2,11 @@
 
 Reads the database with the stdlib reader only (no sqlmodel, sqlalchemy or apscheduler), so
 it is fast, works while the daemon runs and after it stopped, and never writes.
+
+Its exit code is the primary link's state's, as monitoring plugins read it
+(``common.STATE_EXIT_CODES``): 0 up, 1 degraded or maintenance, 2 down or a LAN fault, 3
+unknown (the daemon is not running, or never ran); 1 too while the site is on backup. A
+config or database that cannot be read is a user error (64, 66, 78...).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import Any, NamedTuple
 
 from watchdog import clock
 from watchdog.cli.common import (
+    ON_BACKUP_EXIT_CODE,
+    STATE_EXIT_CODES,
     config_from,
     duration,
     iso,
@@ -70,7 +77,16 @@ def command(args: argparse.Namespace) -> int:
         print(render(only.status, zone, only.incident, only.maintenance, heartbeats))
     else:
         print(render_site(looks, zone, heartbeats))
-    return 0
+    return exit_code(looks)
+
+
+def exit_code(looks: Sequence[LinkLook]) -> int:
+    """The exit code of ``status`` for the site whose links are ``looks`` (the primary
+    first): its primary's state's (``STATE_EXIT_CODES``), but 1 (WARNING) while the site is on
+    backup, its traffic leaving through another uplink or another path."""
+    if site_state(site_views(looks)) == "on_backup":
+        return ON_BACKUP_EXIT_CODE
+    return STATE_EXIT_CODES[looks[0].status.state]
 
 
 class HeartbeatShown(NamedTuple):

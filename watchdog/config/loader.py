@@ -279,13 +279,15 @@ def _convert_table(
         if spec.metadata.get("secret") and not _READ_SECRETS.get():
             arguments[name] = None
         elif spec.metadata.get("secret"):
-            key = f"{prefix}.{name}" if prefix else name
-            secret, problem = resolve(arguments.get(name), arguments.get(f"{name}_file", ""),
-                                      arguments.get(f"{name}_env", ""), path.parent)
+            secret, problem, spelling = resolve(
+                arguments.get(name), arguments.get(f"{name}_file", ""),
+                arguments.get(f"{name}_env", ""), path.parent)
             if problem is None and secret is None and spec.metadata.get("required"):
                 problem = (f"is required; write it in a file named by {name}_file (or give "
                            f"{name}_env, or {name} itself)")
             if problem:
+                # Named as written: a missing password_file is password_file's problem.
+                key = f"{prefix}.{name}{spelling}" if prefix else f"{name}{spelling}"
                 problems.append(f"{path}: {key}: {problem}")
                 return None
             arguments[name] = secret

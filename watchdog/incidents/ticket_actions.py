@@ -6,7 +6,9 @@ the same rules as the daemon's own writes, so nothing races it, and records itse
 ticket's timeline. None of them sends a message now; their effect shows in what the incident
 service does next (``service.IncidentService``):
 
-- acknowledged: management stops getting escalation alerts; reminders to the provider go on;
+- acknowledged: management stops getting escalation alerts; reminders to the provider go on
+  while the link is down (a recovered ticket has none due; should it reopen, the alerts stay
+  off; a closed one has nothing more sent);
 - closed by hand: no more reminders or alerts, no closing report at the recovery, and the
   incident never reopens. A closed ticket cannot be closed again;
 - the provider's reference recorded: the provider acknowledged the ticket (the GTR clock may
@@ -32,6 +34,10 @@ from watchdog.vocabulary import IncidentEventKind
 
 ACKNOWLEDGED = ("acknowledged: management stops getting escalation alerts; reminders to the "
                 "provider go on")
+# Acknowledged after the recovery: nothing is due, but a reopened ticket stays acknowledged.
+ACKNOWLEDGED_RECOVERED = ("acknowledged: the link is back, so no reminder or alert is due; "
+                          "should the ticket reopen, management gets no escalation alerts")
+ACKNOWLEDGED_CLOSED = "acknowledged: the ticket is closed, nothing more is sent about it"
 CLOSED_BY_HAND = "closed by hand: no more reminders"
 
 
@@ -75,13 +81,16 @@ class TicketChange:
 
 
 def acknowledge(session: Session, reference: str, now: datetime) -> TicketChange:
-    """Mark the ticket acknowledged at ``now`` (again: the latest time counts).
+    """Mark the ticket acknowledged at ``now`` (again: the latest time counts); the line
+    says what it changes for a ticket going on, recovered or closed.
 
     Raises ``UnknownTicket``.
     """
     incident = _ticket(session, reference)
     incident.acked_at = now
-    return _record(session, incident, "acked", ACKNOWLEDGED, now)
+    text = (ACKNOWLEDGED_CLOSED if incident.closed_at is not None else
+            ACKNOWLEDGED_RECOVERED if incident.ended_at is not None else ACKNOWLEDGED)
+    return _record(session, incident, "acked", text, now)
 
 
 def add_note(session: Session, reference: str, text: str, now: datetime, *,

@@ -85,7 +85,7 @@ def prepare_for_writing(path: Path) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise unwritable(path, error.strerror or str(error)) from None
+        raise unwritable(path, f"cannot create {directory}: {error.strerror or error}") from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise unwritable(path, "its directory is not writable")
     if path.exists():
@@ -113,7 +113,11 @@ def hold_writer_lock(database: Path) -> TextIO:
     import fcntl
 
     lock_path = database.with_name(database.name + ".lock")
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise unwritable(database, f"cannot create {lock_path.parent}: "
+                                   f"{error.strerror or error}") from None
     try:
         handle = lock_path.open("a+")
     except OSError as error:

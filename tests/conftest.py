@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +25,19 @@ def pytest_runtest_makereport(
         report.outcome = "failed"
         report.longrepr = f"skipped ({reason}), but {REQUIRE_ALL} is set: no test may skip"
     return report
+
+
+# The folders whose tests run on real time (a lab's cuts, a real install, a bench part): run
+# first, so that under ``make test``'s two workers the short tests fill the gaps between them
+# instead of one worker finishing a long test alone at the end.
+LONG_TEST_FOLDERS = ("e2e", "bench", "systemd")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the long tests first (a stable sort: each group keeps its own order)."""
+    tests_dir = Path(__file__).parent
+    long_dirs = [tests_dir / name for name in LONG_TEST_FOLDERS]
+    items.sort(key=lambda item: not any(folder in item.path.parents for folder in long_dirs))
 
 
 @pytest.fixture(scope="session")

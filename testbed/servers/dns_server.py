@@ -32,14 +32,12 @@ import contextlib
 import heapq
 import ipaddress
 import selectors
-import signal
 import socket
 import sys
 import threading
 import time
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any, Final
+from typing import Any, Final, Self
 
 import dns.exception
 import dns.flags
@@ -48,6 +46,15 @@ import dns.rcode
 import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
+
+if __package__:
+    from .running import Running, listen_address, serve_in_foreground
+else:  # run as a script: its own folder is on sys.path, the testbed package may not be
+    from running import (  # type: ignore[import-not-found,no-redef]
+        Running,
+        listen_address,
+        serve_in_foreground,
+    )
 
 MODES: Final = ("answer", "empty", "nxdomain", "servfail", "refused", "silent", "garbage")
 ANSWER_A: Final = "192.0.2.10"
@@ -59,7 +66,7 @@ POLL_SECONDS: Final = 0.05
 GARBAGE: Final = b"\xff\xff\x81\x80\x00\x07\x00\x09\x00\x00\x00\x00not a dns message"
 
 
-class DnsServer:
+class DnsServer(Running):
     """A UDP DNS server on ``host``:``port`` (port 0: any free port, see ``.port``).
 
     ``mode`` may be changed at any time; ``queries`` counts the queries received and
@@ -99,7 +106,7 @@ class DnsServer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> DnsServer:
+    def start(self) -> Self:
         """Serve in a background thread; returns self."""
         self._thread = threading.Thread(
             target=self.serve_forever, name=f"dns-server-{self.port}", daemon=True
@@ -114,16 +121,6 @@ class DnsServer:
             self._thread.join(timeout=5)
         self._socket.close()
 
-    def __enter__(self) -> DnsServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def serve_forever(self) -> None:
         """Answer queries until ``stop()`` (or a signal handler raising) ends the loop."""
@@ -219,37 +216,19 @@ def _record_for(name: str, rdtype: int) -> str | None:
     return records.get(dns.rdatatype.RdataType(rdtype))
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    """``ADDRESS:PORT`` or ``[IPV6]:PORT`` to (address, port)."""
-    host, _, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not ADDRESS:PORT (e.g. 127.0.0.53:5353)")
-    return host, int(port)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A DNS server for tests (UDP).")
-    parser.add_argument("--listen", type=parse_listen, required=True, help="ADDRESS:PORT")
+    parser.add_argument(
+        "--listen", type=listen_address("127.0.0.53:5353"), required=True, help="ADDRESS:PORT"
+    )
     parser.add_argument("--mode", choices=MODES, default="answer")
     parser.add_argument("--mode-file", help="read the mode from this file before every answer")
     arguments = parser.parse_args(argv)
 
-    def stop(signal_number: int, frame: FrameType | None) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
     host, port = arguments.listen
     server = DnsServer(host, port, arguments.mode, arguments.mode_file)
-    address = f"[{server.host}]" if ":" in server.host else server.host
-    print(f"listening on {address}:{server.port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return 0
+    return serve_in_foreground(server, server.serve_forever)
 
 
 if __name__ == "__main__":

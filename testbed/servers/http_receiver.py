@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import json
-import signal
 import socket
 import ssl
 import sys
@@ -39,16 +37,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 if __package__:
-    from .http_server import HttpServer, _Server, parse_listen
+    from .http_server import HttpServer, _Server
+    from .running import add_tls_arguments, listen_address, serve_in_foreground, server_tls
 else:  # run as a script: its own folder is on sys.path, the testbed package may not be
-    from http_server import (  # type: ignore[import-not-found,no-redef]
-        HttpServer,
-        _Server,
-        parse_listen,
+    from http_server import HttpServer, _Server  # type: ignore[import-not-found,no-redef]
+    from running import (  # type: ignore[import-not-found,no-redef]
+        add_tls_arguments,
+        listen_address,
+        serve_in_foreground,
+        server_tls,
     )
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -182,10 +182,6 @@ class HttpReceiver(HttpServer):
         self._scripts: dict[str, list[Reply]] = {}
         self._changed = threading.Condition()
 
-    def __enter__(self) -> HttpReceiver:
-        self.start()
-        return self
-
     def script(self, path: str, *replies: Reply) -> None:
         """Answer requests to ``path`` (query string ignored) with ``replies`` in turn."""
         if not replies:
@@ -216,30 +212,17 @@ class HttpReceiver(HttpServer):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A webhook receiver that logs every request.")
-    parser.add_argument("--listen", type=parse_listen, required=True, help="ADDRESS:PORT")
+    parser.add_argument(
+        "--listen", type=listen_address("127.0.0.1:8080"), required=True, help="ADDRESS:PORT"
+    )
     parser.add_argument("--log", type=Path, required=True, help="append requests here (JSON lines)")
-    parser.add_argument("--cert", help="PEM certificate chain: serve HTTPS")
-    parser.add_argument("--key", help="PEM private key of --cert (if not in the same file)")
+    add_tls_arguments(parser)
     arguments = parser.parse_args(argv)
 
-    def stop(signal_number: int, frame: FrameType | None) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    tls = None
-    if arguments.cert:
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(arguments.cert, arguments.key)
     host, port = arguments.listen
+    tls = server_tls(arguments.cert, arguments.key)
     receiver = HttpReceiver(host, port, tls=tls, log=arguments.log)
-    address = f"[{receiver.host}]" if ":" in receiver.host else receiver.host
-    print(f"listening on {address}:{receiver.port}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        try:
-            receiver.serve_forever()
-        finally:
-            receiver.stop()
-    return 0
+    return serve_in_foreground(receiver, receiver.serve_forever)
 
 
 if __name__ == "__main__":

@@ -27,16 +27,30 @@ Paths (GET):
 from __future__ import annotations
 
 import argparse
-import contextlib
-import signal
 import socket
 import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType, TracebackType
-from typing import Any, Final
+from typing import Any, Final, Self
 from urllib.parse import parse_qs, urlsplit
+
+if __package__:
+    from .running import (
+        Running,
+        add_tls_arguments,
+        listen_address,
+        serve_in_foreground,
+        server_tls,
+    )
+else:  # run as a script: its own folder is on sys.path, the testbed package may not be
+    from running import (  # type: ignore[import-not-found,no-redef]
+        Running,
+        add_tls_arguments,
+        listen_address,
+        serve_in_foreground,
+        server_tls,
+    )
 
 BIG_BODY_BYTES: Final = 8 * 1024 * 1024
 TRICKLE_BODY_BYTES: Final = 3600
@@ -158,7 +172,7 @@ class _LoggingHandler(_Handler):
     quiet = False
 
 
-class HttpServer:
+class HttpServer(Running):
     """A threaded HTTP server on ``host``:``port`` (port 0: any free port, see ``.port``).
 
     ``tls``: a server-side ``ssl.SSLContext`` (with its certificate loaded) to serve HTTPS.
@@ -186,7 +200,7 @@ class HttpServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"{self.scheme}://{host}:{self.port}{path}"
 
-    def start(self) -> HttpServer:
+    def start(self) -> Self:
         """Serve in a background thread; returns self."""
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -209,53 +223,21 @@ class HttpServer:
             self._thread.join(timeout=5)
         self._server.server_close()
 
-    def __enter__(self) -> HttpServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """``ADDRESS:PORT`` or ``[IPV6]:PORT`` to (address, port)."""
-    host, _, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not ADDRESS:PORT (e.g. 127.0.0.1:8080)")
-    return host, int(port)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="An HTTP(S) server for tests.")
-    parser.add_argument("--listen", type=parse_listen, required=True, help="ADDRESS:PORT")
-    parser.add_argument("--cert", help="PEM certificate chain: serve HTTPS")
-    parser.add_argument("--key", help="PEM private key of --cert (if not in the same file)")
+    parser.add_argument(
+        "--listen", type=listen_address("127.0.0.1:8080"), required=True, help="ADDRESS:PORT"
+    )
+    add_tls_arguments(parser)
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     arguments = parser.parse_args(argv)
 
-    def stop(signal_number: int, frame: FrameType | None) -> None:
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    tls = None
-    if arguments.cert:
-        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        tls.load_cert_chain(arguments.cert, arguments.key)
     host, port = arguments.listen
+    tls = server_tls(arguments.cert, arguments.key)
     server = HttpServer(host, port, tls=tls, quiet=not arguments.verbose)
-    address = f"[{server.host}]" if ":" in server.host else server.host
-    print(f"listening on {address}:{server.port}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        try:
-            server.serve_forever()
-        finally:
-            server.stop()
-    return 0
+    return serve_in_foreground(server, server.serve_forever)
 
 
 if __name__ == "__main__":

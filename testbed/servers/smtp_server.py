@@ -38,10 +38,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import hmac
 import json
-import signal
 import ssl
 import sys
 import tempfile
@@ -52,12 +50,20 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import default as default_policy
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+if __package__:
+    from .running import Running, listen_address, serve_in_foreground
+else:  # run as a script: its own folder is on sys.path, the testbed package may not be
+    from running import (  # type: ignore[import-not-found,no-redef]
+        Running,
+        listen_address,
+        serve_in_foreground,
+    )
 
 TlsMode = Literal["none", "starttls", "implicit"]
 HOST = "127.0.0.1"
@@ -105,7 +111,7 @@ class _Controller(Controller):
         super()._trigger_server()  # type: ignore[no-untyped-call]
 
 
-class SmtpServer:
+class SmtpServer(Running):
     """A threaded aiosmtpd server; start with ``start()`` or ``with``."""
 
     def __init__(
@@ -161,7 +167,7 @@ class SmtpServer:
 
     # -- control ---------------------------------------------------------------------------
 
-    def start(self) -> SmtpServer:
+    def start(self) -> Self:
         self._controller.start()
         self.port = self._controller.port
         return self
@@ -169,17 +175,6 @@ class SmtpServer:
     def stop(self) -> None:
         self._controller.stop()
         self._files.cleanup()
-
-    def __enter__(self) -> SmtpServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def fail_next(self, reply: str, count: int = 1, *, disconnect: bool = False) -> None:
         """Answer the data of the next ``count`` messages with ``reply`` (and hang up after)."""
@@ -317,42 +312,21 @@ def _header(message: EmailMessage, name: str) -> str | None:
     return None if value is None else str(value).strip()
 
 
-def _parse_listen(text: str) -> tuple[str, int]:
-    """``ADDRESS:PORT`` or ``[IPV6]:PORT`` to (address, port)."""
-    host, _, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not ADDRESS:PORT (e.g. 127.0.0.1:2525)")
-    return host, int(port)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="An SMTP server that logs every message.")
-    parser.add_argument("--listen", type=_parse_listen, required=True, help="ADDRESS:PORT")
+    parser.add_argument(
+        "--listen", type=listen_address("127.0.0.1:2525"), required=True, help="ADDRESS:PORT"
+    )
     parser.add_argument("--log", type=Path, required=True,
                         help="append accepted messages here (JSON lines)")
     parser.add_argument("--data-delay", type=float, default=0.0, metavar="SECONDS",
                         help="answer each message's data this long after recording it")
     arguments = parser.parse_args(argv)
-    stopped = threading.Event()
-
-    def stop(signal_number: int, frame: FrameType | None) -> None:
-        stopped.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     host, port = arguments.listen
     server = SmtpServer(host=host, port=port, log=arguments.log,
                         data_delay=arguments.data_delay).start()
-    address = f"[{server.host}]" if ":" in server.host else server.host
-    print(f"listening on {address}:{server.port}", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        try:
-            while not stopped.wait(1.0):
-                pass
-        finally:
-            server.stop()
-    return 0
+    return serve_in_foreground(server, threading.Event().wait)
 
 
 if __name__ == "__main__":

@@ -18,10 +18,12 @@ from watchdog.probes.http import fetch
 
 @contextmanager
 def script(name: str, *arguments: str) -> Iterator[tuple[str, int]]:
-    """Run a server script with ``-I`` (isolated: it may import nothing from the project)."""
+    """Run a server script as the lab does, but away from the project: no PYTHON* variables,
+    no user site, started from ``/``. It may import its own folder (the servers share
+    ``running.py``) and installed libraries, nothing else of the project (not ``testbed``)."""
     process = subprocess.Popen(
-        [sys.executable, "-I", str(SERVERS_DIR / name), *arguments],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-E", "-s", str(SERVERS_DIR / name), *arguments],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/",
     )
     try:
         assert process.stdout is not None

@@ -2,9 +2,8 @@
 
 urllib3 takes a connection's source address and socket options as pool arguments, so the
 adapter passes the binding's (``Binding.pool_arguments``) to every pool it makes, proxies'
-included. Used by the webhook transport (``channels.webhook``) and the heartbeats'
-(``heartbeats.transport``); imports requests, so only they import it (the web checks speak
-urllib3 and pass the same arguments to their pools themselves).
+included. Shared by the web checks (``probes.http``) and the webhook transport
+(``channels.webhook``); imports requests, so only they import it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""Probes: ping (icmplib), DNS (dnspython), HTTP (urllib3), the gateway; a cycle runs them all.
+"""Probes: ping (icmplib), DNS (dnspython), HTTP (requests), the gateway; a cycle runs them all.
 
 The result types load at once. The probes themselves load on first use: they pull in icmplib,
-dnspython and urllib3, which a read-only CLI command that only needs the types should not pay.
+dnspython and requests, which a read-only CLI command that only needs the types should not pay.
 """
 
 from __future__ import annotations

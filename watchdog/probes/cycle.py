@@ -1,7 +1,7 @@
 """One probe cycle: every ping, the gateway, and the due DNS, HTTP and path checks, all at once.
 
 Everything runs concurrently in one event loop, so a cycle lasts about its longest timeout
-whatever the number of targets. HTTP checks (urllib3 is blocking) run in threads of a pool
+whatever the number of targets. HTTP checks (requests is blocking) run in threads of a pool
 owned by the cycle; each is awaited with a deadline, so a stuck thread can never stall a cycle.
 """
 

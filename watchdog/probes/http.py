@@ -1,11 +1,6 @@
-"""HTTP(S) checks through urllib3, with one overall deadline per check.
+"""HTTP(S) checks through requests, with one overall deadline per check.
 
-urllib3 (requests' own transport) is spoken directly: requests would cost the daemon about
-4 MB of resident memory (its charset detector, loaded at import) for nothing a check uses.
-What requests took from the environment a check still takes (``probes.http_environment``:
-proxies, ``REQUESTS_CA_BUNDLE``, ``.netrc``), and it sends requests' default headers.
-
-urllib3's timeouts apply to each socket operation, so a server that sends a byte now and
+requests' own timeouts apply to each socket operation, so a server that sends a byte now and
 then never trips them. Each check therefore carries a deadline: a timer that shuts down the
 check's connection when the time is up, whatever phase it is in (TLS handshake, status line,
 headers, body). A connection comes under the deadline as soon as its TCP connection exists;
@@ -16,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import os
 import re
 import socket
 import ssl
@@ -24,39 +18,21 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from urllib3 import BaseHTTPResponse, PoolManager, ProxyManager
+import requests
+from requests.adapters import DEFAULT_POOLBLOCK
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import (
-    ConnectTimeoutError,
-    HTTPError,
-    LocationParseError,
-    MaxRetryError,
-    NameResolutionError,
-    NewConnectionError,
-    ReadTimeoutError,
-)
-from urllib3.exceptions import SSLError as Urllib3SSLError
-from urllib3.util import Retry, Timeout, make_headers, parse_url
+from urllib3.exceptions import NameResolutionError
 
 from watchdog import __version__
 from watchdog.binding import Binding
 from watchdog.clock import monotonic, utcnow
 from watchdog.config.schema import HttpCheck
-from watchdog.probes import http_environment
+from watchdog.http_binding import BoundAdapter
 from watchdog.probes.results import ProbeResult
 
 USER_AGENT = f"connectivity-watchdog/{__version__}"
-# What requests sends by default (``requests.utils.default_headers``), our User-Agent first.
-DEFAULT_HEADERS = {
-    "User-Agent": USER_AGENT,
-    "Accept-Encoding": ", ".join(
-        re.split(r",\s*", make_headers(accept_encoding=True)["accept-encoding"])),
-    "Accept": "*/*",
-    "Connection": "keep-alive",
-}
 # Bytes asked from the socket per read while reading (at most max_body_bytes of) the body.
 READ_CHUNK = 16 * 1024
 
@@ -100,97 +76,34 @@ def get(url: str, *, timeout: float, limit: int, keep_body: bool = False,
     status: int | None = None
     body = b""
     error: str | None = None
-    # A pool manager per call, not a shared one: every check then measures a fresh
-    # connection (a pooled keep-alive connection could outlive an outage or hide a failing
-    # handshake), no state is shared between the threads that run checks concurrently, and
-    # the deadline knows every socket the check opened. The price, one TCP and TLS handshake
-    # per check, is what a probe wants to measure anyway.
-    manager: PoolManager | None = None
+    # One session per call, not a shared one: every check then measures a fresh connection
+    # (a pooled keep-alive connection could outlive an outage or hide a failing handshake),
+    # no state is shared between the threads that run checks concurrently (requests does not
+    # promise a thread-safe Session), and the deadline knows every socket the check opened.
+    # The price, one TCP and TLS handshake per check, is what a probe wants to measure anyway.
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    for prefix in ("http://", "https://"):
+        session.mount(prefix, _DeadlineAdapter(binding))
     _current.deadline = deadline
     deadline.start()
     started = monotonic()
     try:
-        manager, headers = _manager_for(url, binding)
-        started = monotonic()  # the round trip begins with the connection
-        response = manager.urlopen(
-            "GET", url, headers=headers, redirect=False, assert_same_host=False,
-            preload_content=False, decode_content=False, retries=Retry(0, read=False),
-            timeout=Timeout(connect=timeout, read=timeout))
-    except Exception as failure:  # a probe reports, it never raises
-        error = _reason(failure, sending=True)
-    else:
-        rtt_ms = round((monotonic() - started) * 1000, 3)
-        status = response.status
-        try:
+        with session, session.get(
+            url, allow_redirects=False, stream=True, timeout=(timeout, timeout)
+        ) as response:
+            rtt_ms = round((monotonic() - started) * 1000, 3)
+            status = response.status_code
             body = _read_body(response, limit, keep=keep_body)
-        except Exception as failure:
-            error = _reason(failure, sending=False)
-        finally:
-            response.release_conn()
-            response.close()
+    except Exception as failure:  # a probe reports, it never raises
+        error = _reason(failure)
     finally:
-        if manager is not None:
-            manager.clear()
         _current.deadline = None
         # Finishing after the deadline is a timeout, even when the shut-down socket made the
         # read end quietly instead of raising.
         if deadline.finish():
             error = ERROR_TIMEOUT
     return Fetched(status, rtt_ms, body, error)
-
-
-def _manager_for(url: str, binding: Binding | None) -> tuple[PoolManager, dict[str, str]]:
-    """The pool manager for one GET of ``url`` (through the environment's proxy if it names
-    one, verifying TLS against its CA bundle or certifi's, sockets bound by ``binding``)
-    and the request's headers: requests' defaults, our User-Agent, a ``.netrc`` login.
-    Raises ``LocationParseError`` for a URL urllib3 cannot read, ``ValueError`` for a scheme
-    other than HTTP's or a proxy it cannot use (``http_environment.InvalidProxy``)."""
-    if ":" in url and not url.lower().startswith("http"):
-        raise ValueError(f"No connection adapters were found for {url!r}")
-    parsed = parse_url(url)
-    if not parsed.scheme or not parsed.host:
-        raise LocationParseError(url)
-    headers = dict(DEFAULT_HEADERS)
-    # The .netrc's login, else the URL's own user and password (requests' order).
-    login = http_environment.netrc_login(url) or _url_login(url)
-    if login is not None:
-        headers["Authorization"] = http_environment.basic_authorization(*login)
-    options: dict[str, Any] = {"num_pools": 10, "maxsize": 10, "block": False,
-                               **_tls_options(), **(binding.pool_arguments() if binding else {})}
-    proxy = http_environment.proxy_for(url)
-    manager: PoolManager
-    if proxy is None:
-        manager = PoolManager(**options)
-    elif proxy.url.lower().startswith("socks"):
-        raise ValueError("Missing dependencies for SOCKS support.")
-    else:
-        proxy_headers = {"Proxy-Authorization": proxy.authorization} if proxy.authorization \
-            else {}
-        manager = ProxyManager(proxy.url, proxy_headers=proxy_headers, **options)
-    manager.pool_classes_by_scheme = _POOLS
-    return manager, headers
-
-
-def _url_login(url: str) -> tuple[str, str] | None:
-    """The URL's user and password, unquoted (None without both; requests' rule)."""
-    parts = urlsplit(url)
-    if parts.username is None or parts.password is None:
-        return None
-    login = (unquote(parts.username), unquote(parts.password))
-    return login if any(login) else None
-
-
-def _tls_options() -> dict[str, Any]:
-    """urllib3's arguments that verify TLS as requests does: against ``REQUESTS_CA_BUNDLE``
-    or ``CURL_CA_BUNDLE`` (a file or a directory) when set, else certifi's bundle."""
-    bundle = http_environment.ca_bundle()
-    if bundle is None:
-        import certifi
-
-        return {"cert_reqs": "CERT_REQUIRED", "ca_certs": certifi.where()}
-    if os.path.isdir(bundle):
-        return {"cert_reqs": "CERT_REQUIRED", "ca_cert_dir": bundle}
-    return {"cert_reqs": "CERT_REQUIRED", "ca_certs": bundle}
 
 
 def fetch(check: HttpCheck, *, timeout: float, binding: Binding | None = None) -> ProbeResult:
@@ -236,13 +149,13 @@ def body_mismatch(body: bytes, expected: str, *, regex: bool) -> str | None:
     return None if expected in text else f"body does not contain {expected[:40]!r}"
 
 
-def _read_body(response: BaseHTTPResponse, limit: int, *, keep: bool) -> bytes:
+def _read_body(response: requests.Response, limit: int, *, keep: bool) -> bytes:
     """Read up to ``limit`` bytes of the body: kept and decoded with ``keep``, else dropped
     as sent (no decompression)."""
     remaining = limit
     kept: list[bytes] = []
     while remaining > 0:
-        chunk = response.read(min(READ_CHUNK, remaining), decode_content=keep)
+        chunk = response.raw.read(min(READ_CHUNK, remaining), decode_content=keep)
         if not chunk:
             break
         remaining -= len(chunk)
@@ -347,15 +260,30 @@ _POOLS: dict[str, type[HTTPConnectionPool]] = {
 }
 
 
-def _reason(error: BaseException, *, sending: bool) -> str:
-    """A short reason for people from whatever urllib3 or the socket raised, while
-    ``sending`` the request (connecting, the TLS handshake, up to the headers) or reading the
-    body after it: the reason a requests-based check gave for the same failure (requests
-    named the errors of sending, not those of reading the body)."""
-    failure = error.reason if isinstance(error, MaxRetryError) and error.reason else error
-    if sending and (isinstance(failure, ReadTimeoutError) or (
-            isinstance(failure, ConnectTimeoutError)
-            and not isinstance(failure, NewConnectionError))):
+class _DeadlineAdapter(BoundAdapter):
+    """requests' adapter whose connections (direct or through an HTTP proxy) obey a deadline
+    and leave through the check's binding."""
+
+    def init_poolmanager(
+        self,
+        connections: int,
+        maxsize: int,
+        block: bool = DEFAULT_POOLBLOCK,
+        **pool_kwargs: Any,
+    ) -> None:
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if hasattr(manager, "pool_classes_by_scheme"):
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+def _reason(error: BaseException) -> str:
+    """A short reason for people from whatever requests, urllib3 or the socket raised."""
+    if isinstance(error, requests.exceptions.Timeout):
         return ERROR_TIMEOUT
     for cause in _causes(error):
         if isinstance(cause, ssl.SSLCertVerificationError):
@@ -375,13 +303,12 @@ def _reason(error: BaseException, *, sending: bool) -> str:
             return ERROR_TIMEOUT
         if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
             return ERROR_UNREACHABLE
-    if sending:
-        if isinstance(failure, Urllib3SSLError):
-            return ERROR_TLS
-        if isinstance(failure, LocationParseError | http_environment.InvalidProxy):
-            return ERROR_BAD_URL
-        if isinstance(failure, HTTPError | OSError):
-            return ERROR_CONNECTION
+    if isinstance(error, requests.exceptions.SSLError):
+        return ERROR_TLS
+    if isinstance(error, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
+        return ERROR_BAD_URL
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return ERROR_CONNECTION
     return (str(error) or type(error).__name__)[:80]
 
 

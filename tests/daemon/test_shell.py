@@ -7,6 +7,7 @@ import dataclasses
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -205,3 +206,90 @@ def rows_of_clock(database: Path) -> dict[str, tuple[Any, ...]]:
         synced = None if heartbeat.clock_synced is None else int(heartbeat.clock_synced)
         result[name] = (synced, heartbeat.clock_checked_at, heartbeat.clock_status_since)
     return result
+
+
+class CountingDeliverer:
+    """What the delivery jobs ask of ``Deliverer``: one channel, its passes counted; a pass
+    may be held until the test lets it end."""
+
+    def __init__(self) -> None:
+        self.senders = {"lan-hook": object()}
+        self.route: Any = None
+        self.passes: list[float] = []
+        self.passed = threading.Semaphore(0)
+        self.hold = threading.Event()
+        self.hold.set()
+        self.in_pass = threading.Event()
+
+    def deliver(self, channel: str) -> int:
+        self.in_pass.set()
+        self.hold.wait(5)
+        self.passes.append(time.monotonic())
+        self.passed.release()
+        return 0
+
+
+def enqueue_due(store: Store) -> None:
+    """A message due now for the channel, committed (as a cycle's incident does)."""
+    from watchdog.delivery import outbox
+
+    with store.write() as session:
+        outbox.enqueue(session, key=f"k{time.monotonic_ns()}", channel="lan-hook",
+                       event="recovered", event_at=utcnow(), now=utcnow(), context={})
+
+
+@pytest.fixture
+def woken_daemon(
+    loopback_config: Path, monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[Daemon, CountingDeliverer]]:
+    """A daemon whose channel is looked at only once a minute, its delivery job running on
+    a real scheduler: a pass within seconds can only come from a wake at commit."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    monkeypatch.setattr(runner, "DELIVERY_INTERVAL", timedelta(minutes=1))
+    config = load_config(loopback_config)
+    deliverer = CountingDeliverer()
+    scheduler = BackgroundScheduler(timezone="UTC")
+    with Store.open(config.storage.database) as store:
+        daemon = Daemon(config, store, privileged=True, deliverer=deliverer)  # type: ignore[arg-type]
+        daemon._scheduler = scheduler
+        store.after_commit = daemon.wake
+        scheduler.start()
+        try:
+            daemon._schedule_delivery(scheduler)
+            assert deliverer.passed.acquire(timeout=5)  # the first pass, at start
+            yield daemon, deliverer
+        finally:
+            daemon.stopping.set()
+            deliverer.hold.set()
+            scheduler.shutdown(wait=True)
+
+
+def test_a_message_due_at_commit_wakes_its_channel_at_once(
+    woken_daemon: tuple[Daemon, CountingDeliverer],
+) -> None:
+    daemon, deliverer = woken_daemon
+    scheduler = daemon._scheduler
+    assert scheduler is not None
+    deadline = time.monotonic() + 5
+    while scheduler.get_job("deliver:lan-hook") is None:  # the next look, a minute on
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    enqueue_due(daemon.store)
+    assert deliverer.passed.acquire(timeout=5), "the channel waited for its next look"
+    assert len(deliverer.passes) == 2
+
+
+def test_a_message_committed_during_a_pass_gets_another_pass_when_it_ends(
+    woken_daemon: tuple[Daemon, CountingDeliverer],
+) -> None:
+    daemon, deliverer = woken_daemon
+    deliverer.hold.clear()
+    deliverer.in_pass.clear()
+    enqueue_due(daemon.store)  # wakes a pass, held in the middle
+    assert deliverer.in_pass.wait(5)
+    enqueue_due(daemon.store)  # committed after that pass has claimed its message
+    deliverer.hold.set()
+    assert deliverer.passed.acquire(timeout=5)
+    assert deliverer.passed.acquire(timeout=5), "the message committed mid-pass waited"
+    assert len(deliverer.passes) == 3

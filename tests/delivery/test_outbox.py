@@ -209,3 +209,37 @@ def test_a_superseded_message_names_the_one_that_replaced_it(store: Store) -> No
                            group_key="incident:1:flap:management", not_before=at(300))
     assert query(store, "SELECT key, status, folded_into FROM outbox ORDER BY id") == [
         ("cut:2", "superseded", 2), ("cut:3", "pending", None)]
+
+
+def committed_infos(store: Store) -> list[frozenset[str | None]]:
+    """The channels each committed transaction of ``store`` made messages due in, from now."""
+    seen: list[frozenset[str | None]] = []
+    store.after_commit = lambda info: seen.append(outbox.due_channels(info))
+    return seen
+
+
+def test_a_message_due_now_names_its_channel_at_commit(store: Store) -> None:
+    seen = committed_infos(store)
+    enqueue_for(store, "now", "recovered", 0, incident=None, channel="lan-hook")
+    enqueue_for(store, "later", "recovered", 0, incident=None, channel="sms", not_before=60)
+    with store.write() as session:  # an existing key: nothing new is due
+        outbox.enqueue(session, key="now", channel="lan-hook", event="recovered",
+                       event_at=at(1), now=at(1), context={})
+    # The rate-limited message waits for its time: its channel is looked at then.
+    assert seen == [frozenset({"lan-hook"})]
+
+
+def test_the_recovery_rush_names_every_channel_and_a_rollback_nothing(store: Store) -> None:
+    message_id = enqueue(store, "k", 0)
+    assert claim(store, 1) == message_id
+    with store.write() as session:  # waits for its retry
+        outbox.mark_failed(session, message_id, at(2), "timed out", permanent=False)
+    seen = committed_infos(store)
+    with pytest.raises(RuntimeError), store.write() as session:
+        outbox.rush(session, at(3))
+        raise RuntimeError("the cycle's transaction fails after the rush")
+    with store.write() as session:
+        outbox.rush(session, at(3))
+    with store.write() as session:
+        outbox.rush(session, at(4))  # nothing left waiting for a retry
+    assert seen == [frozenset({None})]

@@ -384,3 +384,15 @@ def test_a_clock_set_back_between_two_cycles_leaves_the_earlier_side_unknown() -
     result = run(cycles, start=TrackerState.start(at(0)))
     assert result.path == [("up", 0), ("down/isp", 10)]
     assert bracket(result.transitions[-1]) == (None, at(10))
+
+
+@pytest.mark.parametrize("rtts", [(12.5,), (3.0, 1.0), (5.0, 1.0, 9.5, 2.25), (7.0, 7.0, 1.0),
+                                  tuple(float(n % 17) / 3 for n in range(101))])
+def test_the_window_median_is_statistics_median(rtts: tuple[float, ...]) -> None:
+    import statistics
+
+    from watchdog.link.classify import WindowEntry, window_stats
+
+    window = [WindowEntry(at_s=float(index), sent=1, received=1, rtts_ms=(rtt,))
+              for index, rtt in enumerate(rtts)]
+    assert window_stats(window)[2] == statistics.median(rtts)

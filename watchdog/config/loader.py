@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
-import difflib
 import os
 import tomllib
 import types
@@ -240,6 +239,8 @@ def _convert_table(
     for name, value in table.items():
         key = f"{prefix}.{name}" if prefix else name
         if name not in fields:
+            import difflib  # only for a mistyped key: the daemon need not keep it
+
             close = difflib.get_close_matches(name, list(fields), n=1)
             hint = f'did you mean "{close[0]}"? ' if close else ""
             allowed = ", ".join(fields)

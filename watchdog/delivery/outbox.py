@@ -18,6 +18,10 @@ Folding: when a channel's oldest waiting message is due but a newer one of its i
 its news stale (``delivery.folding``), it is ``folded`` into that one in the same transaction
 that claims the next message to send, so a crash can neither lose its news nor send it twice;
 the message that carries it lists it (``folded_summary``) every time it is tried.
+
+Waking: a transaction that makes messages due now (``enqueue``, ``rush``) notes their channels
+in its session (``due_channels`` reads them once it has committed), so the daemon starts those
+channels' delivery at once instead of at their next look at the outbox.
 """
 
 from __future__ import annotations
@@ -51,6 +55,21 @@ def backoff(attempts: int, retry_after: float | None = None) -> timedelta:
     return wait
 
 
+# ``Session.info`` key: the channels this transaction made a message due now in (None: all).
+DUE_NOW = "watchdog.outbox.due_now"
+
+
+def _note_due(session: Session, channel: str | None) -> None:
+    due: set[str | None] = session.info.setdefault(DUE_NOW, set())
+    due.add(channel)
+
+
+def due_channels(info: Mapping[Any, Any]) -> frozenset[str | None]:
+    """The channels a transaction (its ``Session.info``) made messages due now in: a
+    channel's name, or None for every channel (the recovery rush). Empty when none."""
+    return frozenset(info.get(DUE_NOW, ()))
+
+
 def enqueue(
     session: Session,
     *,
@@ -79,6 +98,8 @@ def enqueue(
     )
     session.add(row)
     session.flush()
+    if row.due_at <= now:
+        _note_due(session, channel)
     if group_key is not None:
         # The record keeps which message replaced each superseded one.
         session.execute(
@@ -123,7 +144,10 @@ def rush(session: Session, now: datetime) -> int:
                or_(col(OutboxMessage.group_key).is_(None), col(OutboxMessage.attempts) > 0))
         .values(due_at=now)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    rushed = int(getattr(result, "rowcount", 0) or 0)
+    if rushed:
+        _note_due(session, None)
+    return rushed
 
 
 def release_claims(session: Session) -> int:

@@ -17,7 +17,6 @@ The decision rests on several internet targets and on the gateway, never on one 
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -79,7 +78,17 @@ def window_stats(window: Sequence[WindowEntry]) -> tuple[int, float | None, floa
     received = sum(entry.received for entry in window)
     rtts = [rtt for entry in window for rtt in entry.rtts_ms]
     loss = 100.0 * (sent - received) / sent if sent else None
-    return sent, loss, (statistics.median(rtts) if rtts else None)
+    return sent, loss, (_median(rtts) if rtts else None)
+
+
+def _median(values: Sequence[float]) -> float:
+    """The median of ``values`` (not empty), as ``statistics.median`` computes it: that
+    module (with its C part) would be the daemon's only reason to load it."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def quorum_of(policy: Policy, target_count: int) -> int:

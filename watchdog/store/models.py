@@ -39,6 +39,14 @@ from watchdog.vocabulary import (
 )
 
 
+class _Table(SQLModel):
+    """The tables' base: pydantic builds a model's validator and serializer at their first
+    use, not at import (``defer_build``). The daemon writes through SQLAlchemy and uses
+    neither: about 0.4 MB less resident (bench resources)."""
+
+    model_config = SQLModel.model_config | {"defer_build": True}
+
+
 def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
     """``column IN ('a', 'b')``, named ``<column>_known``: the words of ``watchdog.vocabulary``.
 
@@ -59,7 +67,7 @@ def _one_open_per_link(name: str) -> Index:
     return Index(name, "link_id", unique=True, sqlite_where=text("ended_at IS NULL"))
 
 
-class Link(SQLModel, table=True):
+class Link(_Table, table=True):
     """A link (uplink) watched by its own monitor, and that monitor's heartbeat.
 
     The heartbeat (``started_at`` … ``clean_shutdown``) is written when the monitor starts,
@@ -84,7 +92,7 @@ class Link(SQLModel, table=True):
     clock_status_since: datetime | None = None
 
 
-class Target(SQLModel, table=True):
+class Target(_Table, table=True):
     """A probed thing (ping target, gateway, DNS resolver, HTTP URL) and its last result.
 
     ``last_*`` are rewritten every cycle so ``watchdog status`` reads them in O(targets).
@@ -107,7 +115,7 @@ class Target(SQLModel, table=True):
     last_error: str | None = None
 
 
-class ProbeError(SQLModel, table=True):
+class ProbeError(_Table, table=True):
     """Error texts ("timeout", "HTTP 503"), stored once and referenced by samples."""
 
     __tablename__ = "probe_error"
@@ -117,7 +125,7 @@ class ProbeError(SQLModel, table=True):
     text: str
 
 
-class Sample(SQLModel, table=True):
+class Sample(_Table, table=True):
     """One probe result: ``at_ms`` epoch ms, ``rtt_us`` microseconds (NULL: no answer)."""
 
     __tablename__ = "sample"
@@ -136,7 +144,7 @@ class Sample(SQLModel, table=True):
     error_id: int | None = None
 
 
-class _RollupColumns(SQLModel):
+class _RollupColumns(_Table):
     """Per (period, target): counts and RTT statistics; ``rtt_avg_us`` is sum / samples, exact."""
 
     target_id: int = Field(primary_key=True)
@@ -181,7 +189,7 @@ class SampleHour(_RollupColumns, table=True):
     hour_ms: int = Field(primary_key=True)
 
 
-class StateInterval(SQLModel, table=True):
+class StateInterval(_Table, table=True):
     """The link held ``state`` from ``started_at`` to ``ended_at`` (NULL: it still holds).
 
     A link's intervals are contiguous and never overlap; exactly one is open while its
@@ -209,7 +217,7 @@ class StateInterval(SQLModel, table=True):
     cause_code: str | None = None
 
 
-class Outage(SQLModel, table=True):
+class Outage(_Table, table=True):
     """A confirmed outage: ``kind`` isp, lan or dns; ``ended_at`` NULL while it goes on.
 
     ``evidence`` is JSON text (the opening transition's summary). ``unobserved_seconds`` is time
@@ -242,7 +250,7 @@ class Outage(SQLModel, table=True):
     end_by: datetime | None = None
 
 
-class Blip(SQLModel, table=True):
+class Blip(_Table, table=True):
     """A failure shorter than the confirmation: recorded, not an outage."""
 
     __tablename__ = "blip"
@@ -261,7 +269,7 @@ class Blip(SQLModel, table=True):
     end_by: datetime | None = None
 
 
-class MaintenanceWindow(SQLModel, table=True):
+class MaintenanceWindow(_Table, table=True):
     """A window of planned works declared from the command line (``watchdog maintenance``).
 
     ``link`` is the link's name (NULL: every link). A window is never deleted: removing it
@@ -282,7 +290,7 @@ class MaintenanceWindow(SQLModel, table=True):
     removed_at: datetime | None = None
 
 
-class Watermark(SQLModel, table=True):
+class Watermark(_Table, table=True):
     """The single row (id 1) of maintenance progress, in epoch ms (NULL: not started).
 
     Minutes before ``minute_until_ms`` and hours before ``hour_until_ms`` are rolled up; raw
@@ -298,7 +306,7 @@ class Watermark(SQLModel, table=True):
     raw_purged_until_ms: int | None = None
 
 
-class Incident(SQLModel, table=True):
+class Incident(_Table, table=True):
     """One incident: an outage, or several close cuts merged, and its ticket.
 
     ``ended_at`` is NULL while one of its outages goes on. ``reference`` (``WD-2026-0007``) is
@@ -336,7 +344,7 @@ class Incident(SQLModel, table=True):
     provider_ref_at: datetime | None = None
 
 
-class IncidentEvent(SQLModel, table=True):
+class IncidentEvent(_Table, table=True):
     """A line of an incident's timeline: what happened, what was sent to whom.
 
     A line written by a person names them (``author``); one written after the fact (a phone
@@ -357,7 +365,7 @@ class IncidentEvent(SQLModel, table=True):
     recorded_at: datetime | None = None
 
 
-class OutboxMessage(SQLModel, table=True):
+class OutboxMessage(_Table, table=True):
     """A message to deliver, written in the same transaction as the event that causes it.
 
     ``key`` is the idempotency key (unique: an event enqueues its message once, whatever
@@ -400,7 +408,7 @@ class OutboxMessage(SQLModel, table=True):
     folded_into: int | None = None
 
 
-class DeliveryAttempt(SQLModel, table=True):
+class DeliveryAttempt(_Table, table=True):
     """One attempt to deliver an outbox message: the proof of delivery, or of trying.
 
     ``number`` counts the message's attempts from 1. ``finished_at`` and ``outcome`` are NULL
@@ -428,7 +436,7 @@ class DeliveryAttempt(SQLModel, table=True):
     error: str | None = None
 
 
-class HeartbeatPing(SQLModel, table=True):
+class HeartbeatPing(_Table, table=True):
     """The last heartbeat of each ``[[heartbeat]]`` (the dead-man's switch), by its name.
 
     One row per heartbeat, rewritten at each send: not a message (nothing is kept to send

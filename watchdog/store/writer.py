@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
@@ -43,12 +44,14 @@ from watchdog.store.migrate import bring_up_to_date
 from watchdog.store.samples import SampleWriter
 from watchdog.store.timeline import ResumeInfo
 
-__all__ = ["CycleHook", "CycleRecord", "ResumeHook", "ResumeInfo", "Store"]
+__all__ = ["CommitHook", "CycleHook", "CycleRecord", "ResumeHook", "ResumeInfo", "Store"]
 
 # (session, link id, the cycle's transitions, now)
 CycleHook = Callable[[Session, int, Sequence[Transition], datetime], None]
 # (session, link id, start of the unwatched gap or None, now)
 ResumeHook = Callable[[Session, int, "datetime | None", datetime], None]
+# (the committed session's info)
+CommitHook = Callable[[Mapping[Any, Any]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,9 @@ class Store:
         """Runs inside each cycle's transaction after its timeline is written (incidents)."""
         self.on_resume: ResumeHook | None = None
         """Runs inside resume's transaction with the start of the unwatched gap, if any."""
+        self.after_commit: CommitHook | None = None
+        """Runs after each committed transaction with its session's ``info`` (what its
+        writers noted there: the outbox's channels with messages due now)."""
         self.outside_writes = 0
         """Grows when another process (``watchdog maintenance add``, ``ticket ack``) has
         written to the database since this store's previous transaction: what it caches
@@ -131,6 +137,9 @@ class Store:
             except BaseException:
                 self._samples.forget()
                 raise
+        # Outside the lock: what it starts (a delivery pass) writes through this store too.
+        if self.after_commit is not None and session.info:
+            self.after_commit(session.info)
 
     def _note_outside_writes(self, session: Session) -> None:
         """Count another connection's commits since our previous transaction.

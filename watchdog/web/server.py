@@ -25,8 +25,6 @@ serving), and the work per request is bounded:
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import re
 import socket
 import socketserver
@@ -42,7 +40,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-from watchdog import clock
+from watchdog import clock, memory
 from watchdog.config.schema import Config, parse_listen
 from watchdog.errors import DatabaseError
 from watchdog.logs import get_logger
@@ -138,16 +136,6 @@ class RenderCache:
         self._thread.shutdown(wait=True, cancel_futures=True)
 
 
-@functools.cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    """glibc's ``malloc_trim``, or None on a C library without it."""
-    try:
-        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError):
-        return None
-    return trim
-
-
 def _give_back_memory() -> None:
     """Hand the memory a render freed back to the system.
 
@@ -155,9 +143,7 @@ def _give_back_memory() -> None:
     at once, that glibc would keep in the render thread's arena for good. Trimming after each
     render (at most one every ``PAGE_SECONDS``) keeps the daemon's resident set what it is
     between renders."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+    memory.give_back()
 
 
 def monthly_report(config: Config, label: str) -> bytes:

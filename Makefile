@@ -18,7 +18,7 @@ TEST_COMMANDS := ip:iproute2 nft:nftables sysctl:procps pgrep:procps chromium:ch
 # environment from it (the install test checks that).
 SERVICE_PYTHON_CHECK := /usr/bin/python3 -c 'import sys, venv, ensurepip; sys.exit(sys.version_info < (3, 11))'
 
-.PHONY: run test lint typecheck pytest system-deps bench clean
+.PHONY: run test lint typecheck pytest system-deps bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,7 +55,7 @@ system-deps:
 	fi
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check watchdog testbed tests bench
+	$(BIN)/ruff check watchdog testbed tests bench soak
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
@@ -72,6 +72,11 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.installed-test system-deps
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The robustness suites at their long sizes (≤ 30 min, as root): soak/results/<date>.json.
+# `make test` runs their short sizes (tests/soak).
+soak: $(VENV)/.installed-test system-deps
+	$(BIN)/python -m soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info

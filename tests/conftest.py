@@ -27,10 +27,10 @@ def pytest_runtest_makereport(
     return report
 
 
-# The folders whose tests run on real time (a lab's cuts, a real install, a bench part): run
-# first, so that under ``make test``'s two workers the short tests fill the gaps between them
-# instead of one worker finishing a long test alone at the end.
-LONG_TEST_FOLDERS = ("e2e", "bench", "systemd")
+# The folders whose tests run on real time (a lab's cuts, a real install, a bench part, the
+# short robustness suites): run first, so that under ``make test``'s two workers the short
+# tests fill the gaps between them instead of one worker finishing a long test alone at the end.
+LONG_TEST_FOLDERS = ("e2e", "bench", "systemd", "soak")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

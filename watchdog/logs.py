@@ -71,6 +71,9 @@ def configure(
     # (a skipped run, a failed migration), not the chatter.
     for chatty in ("apscheduler", "alembic"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    # A server that sends broken headers (a hostile or half-dead one) makes urllib3 warn with
+    # a whole traceback at every check; the web check reports that failure itself.
+    logging.getLogger("urllib3.connection").setLevel(logging.ERROR)
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

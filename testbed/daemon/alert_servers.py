@@ -131,6 +131,8 @@ class HookRecord:
     key: str | None
     event: str | None
     payload: dict[str, Any]
+    # The request's path: the webhook's, or another client's (a heartbeat's ping).
+    path: str = LAN_HOOK_PATH
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
@@ -165,7 +167,8 @@ def hook_records(lines: list[dict[str, Any]]) -> list[HookRecord]:
         payload = payload if isinstance(payload, dict) else {}
         records.append(HookRecord(at=datetime.fromisoformat(line["at"]),
                                   key=headers.get("idempotency-key"),
-                                  event=payload.get("event"), payload=payload))
+                                  event=payload.get("event"), payload=payload,
+                                  path=str(line.get("path", LAN_HOOK_PATH)).split("?")[0]))
     return records
 
 
@@ -247,7 +250,14 @@ class AlertServers:
         return mail_records(read_json_lines(self.management_log))
 
     def hooks(self) -> list[HookRecord]:
-        return hook_records(read_json_lines(self.hook_log))
+        """The webhook's requests (other clients' requests to the receiver left out)."""
+        return [hook for hook in hook_records(read_json_lines(self.hook_log))
+                if hook.path == LAN_HOOK_PATH]
+
+    def other_requests(self) -> list[HookRecord]:
+        """Requests to the LAN receiver on another path than the webhook's (heartbeats)."""
+        return [hook for hook in hook_records(read_json_lines(self.hook_log))
+                if hook.path != LAN_HOOK_PATH]
 
     def describe(self) -> str:
         """What each server received, for a failure message."""

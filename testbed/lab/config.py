@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,8 @@ def _toml_value(value: Any) -> str:
         return repr(value)
     if isinstance(value, timedelta):
         return json.dumps(_duration(value))
+    if isinstance(value, date):
+        return value.isoformat()  # a TOML local date, unquoted
     if isinstance(value, (str, Path)):
         return json.dumps(str(value), ensure_ascii=False)
     if isinstance(value, (list, tuple)):

@@ -8,6 +8,8 @@ change (they are ~3 ms apart). ``packet_loss`` and ``kill_gateway`` need ``nft``
 
 from __future__ import annotations
 
+import subprocess
+import time
 from datetime import datetime
 
 from testbed.lab.namespaces import LabError
@@ -24,9 +26,14 @@ from testbed.lab.topology import (
     check_internet_host,
 )
 
+# The internet's nftables table that silences the kernel's echo replies of forged targets.
+NFT_FORGED_TABLE = "wdlab_forged"
+FORGER_READY_TIMEOUT = 10.0
+
 
 class LabFaults(LabNetwork):
-    """The faults of the lab: a cut WAN, a dead gateway, a missing host, packet loss."""
+    """The faults of the lab: a cut WAN, a dead gateway, a missing host, packet loss, a host
+    answering pings with forgeries."""
 
     def cut_wan(self) -> datetime:
         """Take the router's WAN interface down (``ip link set wd-wan down`` in the router).
@@ -161,6 +168,44 @@ class LabFaults(LabNetwork):
                   f"add rule inet {NFT_LOSS_TABLE} forward "
                   f"{match}numgen random mod 10000 < {round(percent * 100)} drop\n")
         return self._apply("packet_loss", f"{percent}% {direction}", lambda: self._nft(script))
+
+    def forge_echo_replies(self, address: str, copies: int = 4) -> datetime:
+        """Make ``address`` a hostile ping target: it answers every echo request with forged
+        replies only (wrong identifier, wrong sequence, cut short), never a correct one.
+
+        Adds ``address`` to the internet, drops the kernel's own echo replies from it (an
+        nftables rule in the internet's output hook, for packets without the forger's mark)
+        and starts ``testbed/servers/icmp_forger.py`` there. Returns the instant right after
+        the forger is ready; ``LabError`` if it does not start.
+        """
+        from testbed.servers.icmp_forger import MARK
+
+        check_internet_host(address)
+        assert self.workdir is not None
+        log = self.workdir / f"icmp-forger-{address}.log"
+        script = (f"add table ip {NFT_FORGED_TABLE}\n"
+                  f"add chain ip {NFT_FORGED_TABLE} output "
+                  "{ type filter hook output priority 0 ; policy accept ; }\n"
+                  f"add rule ip {NFT_FORGED_TABLE} output ip saddr {address} "
+                  f"icmp type echo-reply meta mark != {MARK:#x} drop\n")
+
+        def change() -> None:
+            self._ip_batch("internet", [f"addr add {address}/32 dev lo"])
+            self._exec_command("internet", ["nft", "-f", "-"], input_text=script)
+            with open(log, "ab") as output:
+                process = self.exec("internet", [self.python, self.servers_dir /
+                                                 "icmp_forger.py", "--address", address,
+                                                 "--copies", str(copies)],
+                                    stdin=subprocess.DEVNULL, stdout=output,
+                                    stderr=subprocess.STDOUT)
+            deadline = time.monotonic() + FORGER_READY_TIMEOUT
+            while "forging for" not in log.read_text(errors="replace"):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise LabError(f"the ICMP forger for {address} did not start:\n"
+                                   f"{log.read_text(errors='replace')}")
+                time.sleep(0.02)
+
+        return self._apply("forge_echo_replies", address, change)
 
     def clear_packet_loss(self) -> datetime:
         """Flush the loss rule from the router's forward chain. Returns the instant right after."""

@@ -30,11 +30,13 @@ class LabServices(LabNetwork):
         queries get ICMP port unreachable. Returns the instant right after it exited."""
         return self._apply("stop_dns", address, lambda: self._stop_service("dns", address))
 
-    def start_dns(self, address: str = DNS_SERVERS[0], *, mode: str = "answer") -> datetime:
+    def start_dns(self, address: str = DNS_SERVERS[0], *, mode: str = "answer",
+                  reply_from: str | None = None) -> datetime:
         """Start a DNS server on ``address``:53 answering in ``mode`` and wait until its port is
-        bound. Returns the instant right after it is ready."""
+        bound (``reply_from``: a local address its ``wrong-source`` answers come from). Returns
+        the instant right after it is ready."""
         return self._apply("start_dns", address, lambda: self._wait_ready(
-            self._spawn_dns(address, mode)))
+            self._spawn_dns(address, mode, reply_from)))
 
     def dns_mode(self, address: str, mode: str) -> datetime:
         """Make the running DNS server on ``address`` answer in ``mode`` from its next query on.
@@ -85,9 +87,11 @@ class LabServices(LabNetwork):
         staged.write_text(mode + "\n", encoding="ascii")
         os.replace(staged, self._mode_file(address))
 
-    def _spawn_dns(self, address: str, mode: str) -> Service:
+    def _spawn_dns(self, address: str, mode: str, reply_from: str | None = None) -> Service:
         self._write_dns_mode(address, mode)
         extra = ["--mode-file", str(self._mode_file(address))]
+        if reply_from is not None:
+            extra += ["--reply-from", reply_from]
         return self._spawn_service("dns", address, DNS_PORT, extra)
 
     def _script(self, kind: str) -> Path:

@@ -23,6 +23,10 @@ Modes:
 - ``nxdomain`` / ``servfail`` / ``refused``: that response code.
 - ``silent``: reads queries and never answers.
 - ``garbage``: answers with bytes that are not a DNS message.
+- ``truncated``: NOERROR with the TC bit set and no records (what a UDP answer too big for its
+  datagram says).
+- ``wrong-source``: the right answer, sent from another address (``reply_from``,
+  ``--reply-from``): a stray or a spoof a client must not take for the resolver's answer.
 """
 
 from __future__ import annotations
@@ -56,7 +60,8 @@ else:  # run as a script: its own folder is on sys.path, the testbed package may
         serve_in_foreground,
     )
 
-MODES: Final = ("answer", "empty", "nxdomain", "servfail", "refused", "silent", "garbage")
+MODES: Final = ("answer", "empty", "nxdomain", "servfail", "refused", "silent", "garbage",
+                "truncated", "wrong-source")
 ANSWER_A: Final = "192.0.2.10"
 ANSWER_AAAA: Final = "2001:db8::10"
 TTL: Final = 60
@@ -86,6 +91,7 @@ class DnsServer(Running):
         mode: str = "answer",
         mode_file: str | None = None,
         hold: float = 0.0,
+        reply_from: str | None = None,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -103,6 +109,11 @@ class DnsServer(Running):
         self._socket.bind((host, port))
         self.host: str = self._socket.getsockname()[0]
         self.port: int = self._socket.getsockname()[1]
+        # Where "wrong-source" answers come from (any free port there).
+        self._elsewhere: socket.socket | None = None
+        if reply_from is not None:
+            self._elsewhere = socket.socket(family, socket.SOCK_DGRAM)
+            self._elsewhere.bind((reply_from, 0))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -120,12 +131,13 @@ class DnsServer(Running):
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._socket.close()
-
+        if self._elsewhere is not None:
+            self._elsewhere.close()
 
     def serve_forever(self) -> None:
         """Answer queries until ``stop()`` (or a signal handler raising) ends the loop."""
-        # Held answers: (when due, arrival order, reply, client), soonest first.
-        held: list[tuple[float, int, bytes, Any]] = []
+        # Held answers: (when due, arrival order, reply, client, from where), soonest first.
+        held: list[tuple[float, int, bytes, Any, socket.socket]] = []
         with selectors.DefaultSelector() as selector:
             selector.register(self._socket, selectors.EVENT_READ)
             while not self._stop.is_set():
@@ -134,11 +146,11 @@ class DnsServer(Running):
                 if selector.select(wait):
                     self._receive(held)
                 while held and held[0][0] <= time.monotonic():
-                    _, _, reply, client = heapq.heappop(held)
+                    _, _, reply, client, sender = heapq.heappop(held)
                     self.in_flight -= 1
-                    self._send(reply, client)
+                    self._send(reply, client, sender)
 
-    def _receive(self, held: list[tuple[float, int, bytes, Any]]) -> None:
+    def _receive(self, held: list[tuple[float, int, bytes, Any, socket.socket]]) -> None:
         """Read one query and answer it, now or (``hold``) by queueing its answer in ``held``."""
         try:
             wire, client = self._socket.recvfrom(65535)
@@ -150,19 +162,24 @@ class DnsServer(Running):
         if self.drop_next > 0:
             self.drop_next -= 1
             return
-        reply = self.reply_to(wire)
+        mode = self.current_mode()
+        reply = self.reply_to(wire, mode)
         if reply is None:
             return
+        sender = self._socket
+        if mode == "wrong-source" and self._elsewhere is not None:
+            sender = self._elsewhere
         if self.hold <= 0:
-            self._send(reply, client)
+            self._send(reply, client, sender)
             return
-        heapq.heappush(held, (time.monotonic() + self.hold, self.queries, reply, client))
+        heapq.heappush(held, (time.monotonic() + self.hold, self.queries, reply, client,
+                              sender))
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
-    def _send(self, reply: bytes, client: Any) -> None:
+    def _send(self, reply: bytes, client: Any, sender: socket.socket) -> None:
         with contextlib.suppress(OSError):
-            self._socket.sendto(reply, client)
+            sender.sendto(reply, client)
 
     def current_mode(self) -> str:
         """The mode in force: the mode file's content when there is one, else ``mode``."""
@@ -173,9 +190,10 @@ class DnsServer(Running):
                     return text
         return self.mode
 
-    def reply_to(self, wire: bytes) -> bytes | None:
-        """The bytes to send back for the query ``wire``, or None to stay silent."""
-        mode = self.current_mode()
+    def reply_to(self, wire: bytes, mode: str | None = None) -> bytes | None:
+        """The bytes to send back for the query ``wire`` (in ``mode``, default the mode in
+        force), or None to stay silent."""
+        mode = mode or self.current_mode()
         if mode == "silent":
             return None
         if mode == "garbage":
@@ -191,7 +209,9 @@ class DnsServer(Running):
             response.set_rcode(dns.rcode.SERVFAIL)
         elif mode == "refused":
             response.set_rcode(dns.rcode.REFUSED)
-        elif mode == "answer" and query.question:
+        elif mode == "truncated":
+            response.flags |= dns.flags.TC
+        elif mode in ("answer", "wrong-source") and query.question:
             question = query.question[0]
             record = _record_for(question.name.to_text(), question.rdtype)
             if record is not None:
@@ -224,10 +244,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--mode", choices=MODES, default="answer")
     parser.add_argument("--mode-file", help="read the mode from this file before every answer")
+    parser.add_argument("--reply-from", help="the local address wrong-source answers come from")
     arguments = parser.parse_args(argv)
 
     host, port = arguments.listen
-    server = DnsServer(host, port, arguments.mode, arguments.mode_file)
+    server = DnsServer(host, port, arguments.mode, arguments.mode_file,
+                       reply_from=arguments.reply_from)
     return serve_in_foreground(server, server.serve_forever)
 
 

@@ -18,6 +18,7 @@ ready), appending each request as a JSON line to FILE: a LAN webhook receiver fo
 end-to-end tests in network namespaces::
 
     python testbed/servers/http_receiver.py --listen 10.0.0.80:8080 --log FILE [--cert F --key F]
+        [--reject PATH=STATUS ...]   (PATH answered STATUS, the request's headers quoted back)
 
 A JSON line: {"at": ISO time, "method", "path", "headers": {name: value}, "body": text}
 (or "body_base64" when the body is not UTF-8). Needs only the standard library.
@@ -63,6 +64,9 @@ class Reply:
     body: bytes | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    # Add the request's own headers to the JSON body (an API that quotes the request back in
+    # its error: the client must not show that to its users, credentials included).
+    echo_headers: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,13 +137,19 @@ class _Handler(BaseHTTPRequestHandler):
             return  # stopping: the client gets no answer, as from a hung server
         if reply.body is not None:
             payload = reply.body
+        elif reply.echo_headers:
+            # The credentials first, where a client that shows the start of an error sees them.
+            payload = json.dumps({"authorization": request.header("Authorization"),
+                                  **(reply.json or {}),
+                                  "request_headers": dict(request.headers)}).encode("utf-8")
         elif reply.json is not None:
             payload = json.dumps(reply.json).encode("utf-8")
         else:
             payload = b""
         try:
             self.send_response(reply.status)
-            if reply.json is not None and "Content-Type" not in reply.headers:
+            if (reply.json is not None or reply.echo_headers) \
+                    and "Content-Type" not in reply.headers:
                 self.send_header("Content-Type", "application/json")
             for name, value in reply.headers.items():
                 self.send_header(name, value)
@@ -217,11 +227,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--log", type=Path, required=True, help="append requests here (JSON lines)")
     add_tls_arguments(parser)
+    parser.add_argument("--reject", action="append", default=[], metavar="PATH=STATUS",
+                        help="answer requests to PATH with STATUS and a JSON error quoting "
+                             "the request's headers back (repeatable)")
     arguments = parser.parse_args(argv)
 
     host, port = arguments.listen
     tls = server_tls(arguments.cert, arguments.key)
     receiver = HttpReceiver(host, port, tls=tls, log=arguments.log)
+    for rule in arguments.reject:
+        path, _, status = rule.partition("=")
+        if not path.startswith("/") or not status.isdigit():
+            parser.error(f"--reject {rule!r}: write PATH=STATUS, for example /hook=401")
+        receiver.script(path, Reply(status=int(status), json={"error": "rejected"},
+                                    echo_headers=True))
     return serve_in_foreground(receiver, receiver.serve_forever)
 
 

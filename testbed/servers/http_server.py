@@ -19,7 +19,7 @@ Paths (GET):
 - ``/trickle``: 200 and headers at once, then the body one byte a second
   (``?interval=SECONDS`` changes the pace).
 - ``/trickle-headers``: the status line and headers themselves, one byte per interval (0.05 s).
-- ``/big``: 200 with an 8 MiB body.
+- ``/big``: 200 with an 8 MiB body (``?bytes=N``: N bytes, e.g. a gigabyte, streamed).
 - ``/ip``: 200 with the client's address, as a public-address echo service says it
   ("ip=198.51.100.1"); the path check of an uplink behind a failover router reads it.
 """
@@ -113,7 +113,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif path == "/trickle-headers":
                 self._trickle_headers()
             elif path == "/big":
-                self._big()
+                self._big(int(query.get("bytes", [BIG_BODY_BYTES])[0]))
             elif path == "/ip":
                 self._send(200, f"ip={self.client_address[0]}\n".encode())
             else:
@@ -154,14 +154,16 @@ class _Handler(BaseHTTPRequestHandler):
                 break
         self.close_connection = True
 
-    def _big(self) -> None:
+    def _big(self, size: int) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(BIG_BODY_BYTES))
+        self.send_header("Content-Length", str(size))
         self.end_headers()
         chunk = b"x" * CHUNK
-        for _ in range(BIG_BODY_BYTES // CHUNK):
+        whole, rest = divmod(size, CHUNK)
+        for _ in range(whole):
             self.wfile.write(chunk)
+        self.wfile.write(chunk[:rest])
 
 
 class _Server6(_Server):

@@ -72,6 +72,16 @@ def test_tickets_and_channels_are_read_with_their_secrets(tmp_path: Path, secret
     assert config.channel_names() == ["isp-support", "office-it", "lan-hook"]
 
 
+def test_a_secret_file_that_is_not_text_is_one_problem_naming_its_key(
+    tmp_path: Path, secrets: None
+) -> None:
+    (tmp_path / "smtp-password").write_bytes(b"\xff\xfe\x00binary")
+    [problem] = problems_of(tmp_path, DELIVERY)
+    assert problem.startswith(f"{tmp_path / 'watchdog.toml'}: smtp[0].password_file: "
+                              "'smtp-password': ")
+    assert f"{tmp_path / 'smtp-password'} is not UTF-8 text; " in problem
+
+
 # A credential of its own name (a drop-in's LoadCredential=smtp-password:FILE), or one of the
 # unit's credentials directory (LoadCredential=secret:DIRECTORY names each file secret_<file>).
 @pytest.mark.parametrize("credential", ["smtp-password", "secret_smtp-password"])
@@ -186,3 +196,19 @@ def test_read_commands_do_not_need_the_secrets(
     assert config.notify.webhook[0].hmac_secret is None
     with pytest.raises(ConfigError):
         load_config(path)
+
+
+@pytest.mark.parametrize(("key", "line", "bad"), [
+    ("smtp[0].host", 'host = "mail.office.lan"', 'host = ""'),
+    ("smtp[0].host", 'host = "mail.office.lan"', 'host = "http://[::1"'),
+    ("smtp[0].host", 'host = "mail.office.lan"', 'host = "999.1.1.1"'),
+    ("smtp[0].host", 'host = "mail.office.lan"', 'host = "256.256.256.256"'),
+    ("notify.webhook[0].url", 'url = "http://192.0.2.5:8080/hook"',
+     'url = "http://192.0.2.5:99999/hook"'),
+    ("notify.webhook[0].url", 'url = "http://192.0.2.5:8080/hook"', 'url = "http://[::1"'),
+])
+def test_a_relay_host_or_a_url_that_cannot_be_reached_is_one_problem(
+    tmp_path: Path, secrets: None, key: str, line: str, bad: str
+) -> None:
+    [problem] = problems_of(tmp_path, DELIVERY.replace(line, bad))
+    assert problem.startswith(f"{tmp_path / 'watchdog.toml'}: {key}: ")

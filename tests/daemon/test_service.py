@@ -179,6 +179,20 @@ def test_journal_lines_carry_their_syslog_priority(monkeypatch: pytest.MonkeyPat
     assert json.loads(lines[0][3:])["state"] == "up"
 
 
+def test_a_server_with_broken_headers_puts_no_traceback_in_the_log() -> None:
+    stream = io.StringIO()
+    logs.configure(json=True, stream=stream)
+    try:
+        try:
+            raise ValueError("MissingHeaderBodySeparatorDefect")
+        except ValueError:
+            logging.getLogger("urllib3.connection").warning("Failed to parse headers",
+                                                            exc_info=True)
+    finally:
+        logging.getLogger().handlers.clear()
+    assert "Traceback" not in stream.getvalue()
+
+
 class JumpingClock:
     """A virtual clock the test moves, forwards or backwards, between cycles."""
 

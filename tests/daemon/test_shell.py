@@ -111,6 +111,41 @@ def test_one_link_keeps_the_single_cycle_job_and_ready_after_its_first_cycle(
     assert [job["id"] for job in scheduler.jobs] == ["probe-cycle", "probe-cycle"]
 
 
+def test_a_cycle_failing_the_same_way_is_one_error_until_it_recovers(
+    loopback_config: Path, notified: list[tuple[str, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full disk fails every cycle alike: one error line says it, not one a cycle; the
+    first cycle that completes says how many failed; another error is logged anew."""
+    from structlog.testing import capture_logs
+
+    config = load_config(loopback_config)
+    scheduler = RecordingScheduler()
+    full = OSError("Cannot write the database (database or disk is full)")
+    outcomes: list[Exception | None] = [full, full, full, OSError("read-only"), None]
+    with Store.open(config.storage.database) as store, capture_logs() as logs:
+        daemon = Daemon(config, store, privileged=True)
+        daemon.resume()
+        (monitor,) = daemon.monitors
+        cycle = monitor.cycle
+
+        def scripted() -> Any:
+            outcome = outcomes.pop(0)
+            if outcome is not None:
+                raise outcome
+            return cycle()
+
+        monkeypatch.setattr(monitor, "cycle", scripted)
+        for _ in range(5):
+            daemon._cycle_job(monitor, scheduler)
+        store.shutdown(utcnow())
+    said = [(entry["log_level"], entry["event"], entry.get("failed_runs"))
+            for entry in logs if entry["event"].startswith("cycle_")]
+    assert said == [("error", "cycle_failed", None), ("debug", "cycle_failed_again", 2),
+                    ("debug", "cycle_failed_again", 3), ("error", "cycle_failed", None),
+                    ("info", "cycle_recovered", 1)]
+    assert len(scheduler.jobs) == 5  # every cycle, failed or not, scheduled its successor
+
+
 def test_a_successor_due_before_its_predecessor_returns_still_runs() -> None:
     """A cycle that outlasts its interval (a busy machine) schedules its successor in the
     past while it still runs: the successor must run, not be skipped and lost."""

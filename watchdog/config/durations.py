@@ -9,6 +9,9 @@ from datetime import timedelta
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _TIME_OF_DAY = re.compile(r"([01]\d|2[0-4]):([0-5]\d)")
+# No key means more than a century; beyond it, times computed with it (now + duration) would
+# leave the calendar that datetime can hold and fail at run time instead of at load.
+LONGEST = timedelta(days=36525)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -28,6 +31,9 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not a duration; write a number with a unit "
             "(ms, s, m, h, d, w), for example \"2s\", \"5m\" or \"4h\""
         )
+    if seconds > LONGEST.total_seconds():
+        raise ValueError(f"{text!r} is longer than a century; write a shorter duration, for "
+                         "example \"30d\"")
     return timedelta(seconds=seconds)
 
 

@@ -521,6 +521,10 @@ class Config:
         found.extend(self._uplink_problems())
         found.extend(self._delivery_problems())
         found.extend(self._heartbeat_problems())
+        found.extend((f"smtp[{index}].host", f"{relay.host!r} is not a host name or an IP "
+                      "address; write the relay's name or address, for example "
+                      "\"mail.office.lan\"") for index, relay in enumerate(self.smtp)
+                     if not is_host(relay.host))
         found.extend(self.contract.problems())
         found.extend(web_listen_problems(self.web))
         if self.site.timezone:
@@ -673,9 +677,30 @@ def web_listen_problems(web: WebConfig) -> list[tuple[str, str]]:
 
 
 def is_http_url(text: str) -> bool:
-    """Whether ``text`` is an http:// or https:// URL with a host."""
-    parts = urlsplit(text)
+    """Whether ``text`` is an http:// or https:// URL with a host (and a port that can be
+    one, when given)."""
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (read for its ValueError: "http://host:99999", "http://[::1")
+    except ValueError:
+        return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+# A host name as DNS allows it (labels of letters, digits and inner hyphens), or an IP address.
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def is_host(text: str) -> bool:
+    """Whether ``text`` is a host name or an IP address (what a relay's ``host`` may be).
+
+    A name whose last label is all digits ("999.1.1.1", "256.256.256.256") is neither: no top
+    level domain is numeric, so it is a mistyped address, not a name.
+    """
+    if _is_ip(text):
+        return True
+    return (len(text) <= 253 and _HOST_NAME.fullmatch(text) is not None
+            and not text.rstrip(".").rsplit(".", 1)[-1].isdigit())
 
 
 def _is_ip(text: str) -> bool:

@@ -37,6 +37,7 @@ from watchdog.config import Config
 from watchdog.config.zone import site_zone
 from watchdog.daemon import notify
 from watchdog.daemon.clock_sync import clock_synchronised
+from watchdog.daemon.failures import FailureLog
 from watchdog.daemon.heartbeats import Heartbeats
 from watchdog.daemon.monitor import LinkMonitor
 from watchdog.daemon.routes import RouteChooser
@@ -109,6 +110,8 @@ class Daemon:
                                      route=self.routes.binding)
         # Links that completed a cycle since systemd's watchdog was last fed.
         self._cycled: set[str] = set()
+        # The jobs' failures, each said once (a full database fails them all, every run).
+        self.failures = FailureLog()
         self._ready = False
         self.stopping = threading.Event()
         self.reload_requested = threading.Event()
@@ -145,7 +148,9 @@ class Daemon:
         try:
             self.store.maintain(self.now(), self.config.storage)
         except Exception as error:  # keep the daemon alive; the next run retries
-            log.error("maintenance_failed", error=str(error))
+            self.failures.failed("maintenance", "maintenance_failed", error)
+        else:
+            self.failures.succeeded("maintenance", "maintenance_recovered")
         memory.give_back()
 
     def check_clock(self) -> None:
@@ -155,8 +160,9 @@ class Daemon:
         try:
             self.store.record_clock(self.now(), synced)
         except Exception as error:  # keep the daemon alive; the next check retries
-            log.error("clock_check_failed", error=str(error))
+            self.failures.failed("clock_check", "clock_check_failed", error)
             return
+        self.failures.succeeded("clock_check", "clock_check_recovered")
         if synced is not True and self._clock_answer != (synced,):
             log.warning("clock_not_synchronised", synced=synced,
                         hint="recorded times may drift; enable NTP (timedatectl set-ntp true)")
@@ -262,10 +268,12 @@ class Daemon:
             result = monitor.cycle()
             started, finished = result.started_at, self.now()
         except Exception as error:  # a broken cycle must not stop the heartbeat
-            log.error("cycle_failed", link=monitor.name, error=str(error),
-                      error_type=type(error).__name__)
+            self.failures.failed(f"cycle:{monitor.name}", "cycle_failed", error,
+                                 link=monitor.name)
             finished = self.now()
         else:
+            self.failures.succeeded(f"cycle:{monitor.name}", "cycle_recovered",
+                                    link=monitor.name)
             self._completed(monitor)
         if self.stopping.is_set():
             return

@@ -13,6 +13,7 @@ from store_helpers import T0, run_unprivileged
 
 from watchdog.errors import EX_NOINPUT, DatabaseError
 from watchdog.store import reader
+from watchdog.store.revision import HEAD_REVISION
 from watchdog.store.writer import Store
 
 
@@ -93,6 +94,27 @@ def test_the_reader_names_a_database_without_the_watchdogs_tables(
     with pytest.raises(DatabaseError) as caught:
         reader.read_status(path, T0)
     assert "tables are missing" in _one_sentence(caught.value, path)
+
+
+@pytest.mark.parametrize("revision", ["0010", "9999"])
+def test_the_reader_refuses_a_database_a_newer_watchdog_wrote(
+    store: Store, db_path: Path, revision: str
+) -> None:
+    # Its tables may mean something this code does not know: one sentence, no figures.
+    with closing(sqlite3.connect(db_path)) as connection, connection:
+        connection.execute("UPDATE alembic_version SET version_num = ?", (revision,))
+    with pytest.raises(DatabaseError) as caught:
+        reader.read_status(db_path, T0)
+    sentence = _one_sentence(caught.value, db_path)
+    assert f"newer version of the watchdog (schema {revision}, this one reads up to" in sentence
+    assert "upgrade the watchdog" in sentence
+
+
+def test_the_reader_reads_the_schema_it_knows(store: Store, db_path: Path) -> None:
+    with closing(sqlite3.connect(db_path)) as connection:
+        assert connection.execute("SELECT version_num FROM alembic_version").fetchone() == (
+            HEAD_REVISION,)
+    reader.read_status(db_path, T0)
 
 
 def test_the_reader_says_which_group_to_join_when_permission_is_denied(

@@ -22,15 +22,13 @@ from typing import TYPE_CHECKING
 from watchdog.clock import utcnow
 from watchdog.errors import DatabaseError
 from watchdog.store.db import database_error
+from watchdog.store.revision import HEAD_REVISION, VERSION_TABLE
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-VERSION_TABLE = "alembic_version"
-# The newest revision in migrations/versions (a test checks it against Alembic's head).
-HEAD_REVISION = "0009"
 
 
 @dataclass(frozen=True, slots=True)

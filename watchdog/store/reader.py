@@ -25,6 +25,7 @@ from typing import Any, cast
 from watchdog.errors import DatabaseError
 from watchdog.link.availability import StateSpan, time_by_state
 from watchdog.store.files import check_readable, not_a_database, permission_denied
+from watchdog.store.revision import HEAD_REVISION, VERSION_TABLE, is_newer
 from watchdog.store.timetext import from_text, to_text
 from watchdog.vocabulary import DEFAULT_LINK, LinkState, OutageKind
 
@@ -210,6 +211,14 @@ def _open_checked(path: Path, *, immutable: bool) -> sqlite3.Connection:
     except BaseException:
         connection.close()
         raise
+    if VERSION_TABLE in tables:
+        row = connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()
+        if row is not None and is_newer(row[0]):
+            connection.close()
+            raise DatabaseError(
+                f"{path} was written by a newer version of the watchdog (schema {row[0]}, this "
+                f"one reads up to {HEAD_REVISION}); upgrade the watchdog to read it."
+            )
     if not tables >= REQUIRED_TABLES:
         connection.close()
         if "state_interval" in tables:

@@ -61,13 +61,14 @@ typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 # Two worker processes (CI has 2 cores): the end-to-end tests spend most of their time
-# waiting on real time (a cut, a detection), so the rest of the suite runs beside them. Work
-# stealing: a worker that is done takes the other's queued tests, so no long test is left
-# waiting behind another at the end. `make test PYTEST_WORKERS=0` runs everything in one process.
+# waiting on real time (a cut, a detection), so the rest of the suite runs beside them. Each
+# file runs whole, in order, on one worker (some files' tests build on the one before, e.g.
+# the install test's), and a worker takes the next file when it is done, the long ones first.
+# `make test PYTEST_WORKERS=0` runs everything in one process.
 PYTEST_WORKERS ?= 2
 
 pytest: $(VENV)/.installed-test system-deps
-	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 

@@ -11,7 +11,6 @@ import argparse
 import contextlib
 import signal
 import ssl
-import sys
 from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Protocol, Self
@@ -92,7 +91,3 @@ def serve_in_foreground(server: Listening, serve: Callable[[], object]) -> int:
         finally:
             server.stop()
     return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - nothing to serve on its own
-    sys.exit("this module is imported by the test servers")

@@ -6,11 +6,13 @@ during a WAN cut), the daemon runs at the lab's quick schedule. Two faults in tu
 
 - ``full``: a filler file takes every free byte;
 - ``read-only``: the file system is read-only when the daemon starts (Linux will not remount
-  it read-only under a writer; a reboot finds it so); if the daemon ends, it is started again
-  once the file system is writable, as systemd's ``Restart=`` would;
+  it read-only under a writer; a reboot finds it so), seen as the service sees it (its
+  directory bind-mounted writable over it, ``mount_writable_for``); if the daemon ends, it is
+  started again once the file system is writable, as systemd's ``Restart=`` would;
 
 each held ``HOLD`` (short 15 s, long 60 s) with a WAN cut inside it (an outage the daemon must
-still see, and say through the LAN webhook), then lifted. Counted per fault: whether the
+still see, and say through the LAN webhook: the daemon holds its database in memory meanwhile,
+``store.memory_copy``), then lifted. Counted per fault: whether the
 daemon kept running; the error lines it logged during the fault (target: one clear error,
 not one per cycle) and whether they name the database; the outage's alert at the LAN webhook
 during the fault; the first cycle recorded after the fault was lifted (target: within a few
@@ -116,6 +118,9 @@ class FaultRun:
             self.daemon.stop()
             self.filesystem.read_only()
             self.daemon.start()
+            # The service's view: its database's directory bind-mounted writable by systemd
+            # over the read-only file system (see ``mount_writable_for``).
+            self.filesystem.mount_writable_for(self.daemon.pid)
         time.sleep(CUT_AFTER.total_seconds())
         cut_at = self.lab.cut_wan()
         time.sleep(CUT_FOR[self.size].total_seconds())

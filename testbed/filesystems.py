@@ -88,3 +88,16 @@ class SmallFilesystem:
 
     def writable(self) -> None:
         _mount("mount", "-o", "remount,rw", str(self.path))
+
+    def mount_writable_for(self, pid: int) -> None:
+        """In process ``pid``'s mount namespace, clear the mount's own read-only flag and
+        leave the file system's: it stays read-only there until ``writable()``.
+
+        A process started in a mount namespace of its own (``ip netns exec``) got a copy of
+        the mount with the read-only flag of the moment, and a remount outside never clears
+        it. The service does not meet that: systemd bind-mounts its StateDirectory= writable
+        in the service's namespace, so there only the file system's flag, which a remount
+        changes for every namespace, decides. This gives the lab's daemon that view.
+        """
+        _mount("nsenter", "--target", str(pid), "--mount", "mount", "-o", "remount,bind,rw",
+               str(self.path))

@@ -44,6 +44,14 @@ class DatabaseError(UserError):
     exit_code = EX_NOINPUT
 
 
+class StorageFault(DatabaseError):
+    """The database's file system takes no writes for now: it is full or read-only.
+
+    Unlike the other database errors it passes with the fault (space freed, the file system
+    writable again); the daemon then holds its database in memory (``store.memory_copy``).
+    """
+
+
 class SetupError(UserError):
     """The host does not allow what the watchdog needs (ping sockets, file permissions)."""
 

@@ -4,8 +4,7 @@ One test runs them all at once (about a minute: the lab suites mostly wait on re
 the bad-input suite runs beside them), so that ``make test``'s workers never run them twice.
 The bad-input suite needs no lab and is judged first; the lab suites need root (``require``:
 without it they are left out and the test then skips, or fails under .ci/run). A missed
-target fails the test, unless it is named as pending with the reason: what the code cannot do
-yet, and which work will make it.
+target fails the test.
 """
 
 from __future__ import annotations
@@ -22,18 +21,6 @@ pytestmark = pytest.mark.timeout(700)
 
 LAB_SUITES = ("crash", "receivers", "loss", "hostile", "disk")
 
-# What the daemon cannot do yet: it records first and sends from the database, so while the
-# database cannot be written nothing is recorded or sent, and the cycles it could not record
-# are lost. Reported with the suite's figures; the design change is the lead's call.
-RECORD_FIRST = {
-    "full: outage alerts at the LAN webhook during it": "alerts leave from the database",
-    "full: its outage in the history": "cycles that could not be written are not kept",
-    "read-only: daemon stopped": "the daemon ends at start when it cannot lock the database",
-    "read-only: outage alerts at the LAN webhook during it": "the daemon is not running",
-    "read-only: its outage in the history": "the daemon is not running",
-}
-PENDING = {"disk": RECORD_FIRST}
-
 
 @pytest.mark.netns
 def test_kills_dead_receivers_loss_hostile_peers_bad_input_and_a_full_disk_lose_nothing(
@@ -49,7 +36,7 @@ def test_kills_dead_receivers_loss_hostile_peers_bad_input_and_a_full_disk_lose_
     require(lab_available())
     problems: list[str] = []
     for name in LAB_SUITES:
-        problems += missed_targets(suite_result(run, name), PENDING.get(name))
+        problems += missed_targets(suite_result(run, name))
     crash, receivers = suite_result(run, "crash"), suite_result(run, "receivers")
     if crash.value("kills survived") != 3:
         problems.append(f"crash: {crash.value('kills survived')} kills survived of 3")

@@ -170,11 +170,10 @@ class Heartbeats:
         answer = self._transmit(request, entry)
         if answer.ok and ping.reported_outage is not None:
             memory.reported_outage = ping.reported_outage  # delivered: not to be said again
-        with self.store.write() as session:
-            heartbeat_pings.record(
-                session, entry.name, style=entry.style, host=origin(url), sent_at=sent_at,
-                signal=ping.signal, state=ping.state, ok=answer.ok, answer=answer.answer,
-                error=answer.error, reported_outage_id=memory.reported_outage)
+        self.store.transact(lambda session: heartbeat_pings.record(
+            session, entry.name, style=entry.style, host=origin(url), sent_at=sent_at,
+            signal=ping.signal, state=ping.state, ok=answer.ok, answer=answer.answer,
+            error=answer.error, reported_outage_id=memory.reported_outage))
         if memory.last != (ping.signal, answer.ok):
             report = log.info if answer.ok else log.warning
             report("heartbeat_sent" if answer.ok else "heartbeat_not_taken",

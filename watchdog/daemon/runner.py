@@ -429,16 +429,10 @@ def run(config: Config, reload_config: Callable[[], Config] | None = None) -> in
     from watchdog.delivery.senders import build_senders
     from watchdog.delivery.worker import Deliverer
     from watchdog.incidents.service import IncidentService
-    from watchdog.store.files import hold_writer_lock
-    from watchdog.store.migrate import migrate_in_child, needs_migration
     from watchdog.store.writer import Store
 
     privileged = detect_ping_mode()
-    lock = hold_writer_lock(config.storage.database)
-    if needs_migration(config.storage.database):
-        # In a child: the daemon itself never carries Alembic in memory.
-        migrate_in_child(config.storage.database)
-    store = Store.open(config.storage.database, migrate=True)
+    store = Store.open_for_daemon(config.storage.database)
     incidents = IncidentService(config)
     store.on_cycle = incidents.after_cycle
     store.on_resume = incidents.after_resume
@@ -464,4 +458,3 @@ def run(config: Config, reload_config: Callable[[], Config] | None = None) -> in
         if web is not None:
             web.stop()
         store.close()
-        lock.close()

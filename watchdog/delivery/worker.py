@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from watchdog import clock
 from watchdog.binding import Binding, outbound
@@ -88,23 +88,25 @@ class Deliverer:
             return ok, (row.response or "") if ok else (row.last_error or "")
 
     def _claim(self, channel: str) -> tuple[int, Outgoing] | None:
-        with self.store.write() as session:
-            row = outbox.claim_next(session, channel, self.now())
-            if row is None or row.id is None:
-                return None
-            external = None
-            if row.event != TICKET_OPEN and row.incident_id is not None:
-                external = session.exec(
-                    select(OutboxMessage.external_id).where(
-                        col(OutboxMessage.key)
-                        == f"incident:{row.incident_id}:{TICKET_OPEN}:{channel}")
-                ).first()
-            context = json.loads(row.context)
-            context["folded"] = outbox.folded_summary(session, row.id)
-            return row.id, Outgoing(
-                key=row.key, channel=row.channel, event=row.event, incident_id=row.incident_id,
-                context=context, ticket_external_id=external,
-            )
+        return self.store.transact(lambda session: self._claim_in(session, channel))
+
+    def _claim_in(self, session: Session, channel: str) -> tuple[int, Outgoing] | None:
+        row = outbox.claim_next(session, channel, self.now())
+        if row is None or row.id is None:
+            return None
+        external = None
+        if row.event != TICKET_OPEN and row.incident_id is not None:
+            external = session.exec(
+                select(OutboxMessage.external_id).where(
+                    col(OutboxMessage.key)
+                    == f"incident:{row.incident_id}:{TICKET_OPEN}:{channel}")
+            ).first()
+        context = json.loads(row.context)
+        context["folded"] = outbox.folded_summary(session, row.id)
+        return row.id, Outgoing(
+            key=row.key, channel=row.channel, event=row.event, incident_id=row.incident_id,
+            context=context, ticket_external_id=external,
+        )
 
     def _send(self, channel: Channel, message_id: int, outgoing: Outgoing) -> bool:
         sent_at = self.now()
@@ -116,24 +118,22 @@ class Deliverer:
             failure = channel.classify(error)
             if failure is None:  # not a failure its provider knows: a bug; retry, and say what
                 reason = f"{type(error).__name__}: {error}"
-                with self.store.write() as session:
-                    outbox.mark_failed(session, message_id, self.now(), reason, permanent=False)
+                self.store.transact(lambda session: outbox.mark_failed(
+                    session, message_id, self.now(), reason, permanent=False))
                 log.error("delivery_error", channel=outgoing.channel,
                           message_event=outgoing.event, error=reason)
                 return False
             # Permanent (a refused address, a template that does not render): the message
             # fails with its error stored; transient: retried with backoff.
-            with self.store.write() as session:
-                outbox.mark_failed(session, message_id, self.now(), str(failure),
-                                   permanent=failure.permanent, retry_after=failure.retry_after,
-                                   server=failure.server)
+            self.store.transact(lambda session: outbox.mark_failed(
+                session, message_id, self.now(), str(failure), permanent=failure.permanent,
+                retry_after=failure.retry_after, server=failure.server))
             log.warning("delivery_failed", channel=outgoing.channel, message_event=outgoing.event,
                         permanent=failure.permanent, error=str(failure))
             return False
-        with self.store.write() as session:
-            outbox.mark_sent(session, message_id, self.now(), result.response,
-                             result.external_id, result.message_id, server=result.server,
-                             reply=result.reply)
+        self.store.transact(lambda session: outbox.mark_sent(
+            session, message_id, self.now(), result.response, result.external_id,
+            result.message_id, server=result.server, reply=result.reply))
         log.info("delivered", channel=outgoing.channel, message_event=outgoing.event,
                  late_s=round((sent_at - _event_at(outgoing)).total_seconds(), 1),
                  route=str(route or "default route"))

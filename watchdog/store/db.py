@@ -19,7 +19,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from watchdog.errors import DatabaseError
-from watchdog.store.files import not_a_database, unwritable
+from watchdog.store.files import (
+    full,
+    not_a_database,
+    on_read_only_file_system,
+    read_only,
+    unwritable,
+)
 
 BUSY_TIMEOUT_S = 10.0
 
@@ -39,12 +45,12 @@ def create_store_engine(path: Path) -> Engine:
         pool_size=1,
         max_overflow=1,
     )
-    event.listen(engine, "connect", _on_connect)
-    event.listen(engine, "begin", _on_begin)
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)
     return engine
 
 
-def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+def on_connect(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" event (below) start transactions, not the driver.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
@@ -58,7 +64,7 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _on_begin(connection: Connection) -> None:
+def on_begin(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
@@ -94,6 +100,8 @@ def database_error(path: Path, error: BaseException) -> DatabaseError:
     if "not a database" in lowered or "malformed" in lowered:
         return not_a_database(path)
     if "readonly" in lowered or "unable to open" in lowered or "permission" in lowered:
+        if on_read_only_file_system(path.parent):
+            return read_only(path)
         return unwritable(path, reason)
     if "locked" in lowered or "busy" in lowered:
         return DatabaseError(
@@ -101,7 +109,5 @@ def database_error(path: Path, error: BaseException) -> DatabaseError:
             "stop the other watchdog daemon using it, or give this one its own storage.database."
         )
     if "full" in lowered or "disk i/o" in lowered:
-        return DatabaseError(
-            f"Cannot write the database {path} ({reason}); free disk space on its file system."
-        )
+        return full(path, reason)
     return DatabaseError(f"The database {path} failed ({reason}); check the file and the disk.")

@@ -5,11 +5,12 @@ Standard library only: the reader imports this, and the CLI must start fast.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import TextIO
 
-from watchdog.errors import DatabaseError
+from watchdog.errors import DatabaseError, StorageFault
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -86,6 +87,8 @@ def prepare_for_writing(path: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise unwritable(path, f"cannot create {directory}: {error.strerror or error}") from None
+    if on_read_only_file_system(directory):
+        raise read_only(path)
     if not os.access(directory, os.W_OK | os.X_OK):
         raise unwritable(path, "its directory is not writable")
     if path.exists():
@@ -94,6 +97,30 @@ def prepare_for_writing(path: Path) -> None:
         if not os.access(path, os.R_OK | os.W_OK):
             raise unwritable(path, "permission denied")
         check_readable(path)
+
+
+def on_read_only_file_system(directory: Path) -> bool:
+    """Whether ``directory`` is on a file system mounted read-only (False when it cannot be
+    told: a missing directory)."""
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def read_only(path: Path) -> StorageFault:
+    """The error for a database whose file system is mounted read-only."""
+    return StorageFault(
+        f"Cannot write the database {path} (its file system is mounted read-only); remount it "
+        "read-write (mount -o remount,rw) or set storage.database to a writable file system."
+    )
+
+
+def full(path: Path, reason: str) -> StorageFault:
+    """The error for a database whose file system has no room left."""
+    return StorageFault(
+        f"Cannot write the database {path} ({reason}); free disk space on its file system."
+    )
 
 
 def unwritable(path: Path, reason: str) -> DatabaseError:
@@ -121,6 +148,10 @@ def hold_writer_lock(database: Path) -> TextIO:
     try:
         handle = lock_path.open("a+")
     except OSError as error:
+        if error.errno == errno.EROFS:
+            raise read_only(database) from None
+        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise full(database, error.strerror or str(error)) from None
         raise DatabaseError(f"Cannot open {lock_path} ({error.strerror}); make its directory "
                             "writable by the user the watchdog runs as.") from None
     try:

@@ -293,3 +293,17 @@ def test_a_message_committed_during_a_pass_gets_another_pass_when_it_ends(
     assert deliverer.passed.acquire(timeout=5)
     assert deliverer.passed.acquire(timeout=5), "the message committed mid-pass waited"
     assert len(deliverer.passes) == 3
+
+
+def test_the_status_line_says_when_the_database_is_held_in_memory(
+    loopback_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = load_config(loopback_config)
+    with Store.open(config.storage.database) as store:
+        daemon = Daemon(config, store, privileged=True)
+        daemon.resume()
+        assert "memory" not in daemon.status_line()
+        monkeypatch.setattr(Store, "held_in_memory", property(lambda _store: True))
+        assert daemon.status_line().endswith(
+            " — database held in memory: its file system takes no writes")
+        store.shutdown(utcnow())

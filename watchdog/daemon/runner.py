@@ -137,10 +137,16 @@ class Daemon:
             monitor.resume()
 
     def status_line(self) -> str:
-        """One line for ``systemctl status``: each link's state, since when, its targets."""
+        """One line for ``systemctl status``: each link's state, since when, its targets; and
+        whether the database is held in memory (the readers then show the file's older state)."""
         if len(self.monitors) == 1:
-            return self.monitors[0].status_line()
-        return "; ".join(f"{monitor.name}: {monitor.status_line()}" for monitor in self.monitors)
+            line = self.monitors[0].status_line()
+        else:
+            line = "; ".join(f"{monitor.name}: {monitor.status_line()}"
+                             for monitor in self.monitors)
+        if self.store.held_in_memory:
+            line += " — database held in memory: its file system takes no writes"
+        return line
 
     def maintain(self) -> None:
         """Roll up and prune; a failure is logged and retried next minute. Then what the

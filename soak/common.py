@@ -1,15 +1,13 @@
 """What the lab suites share: the channels' secrets in their config, restarting the daemon
-and knowing it resumed, the database's integrity, the CLI's output kept for the secret scan,
+and knowing it resumed, the CLI's output kept for the secret scan,
 and the daemon's tracebacks counted."""
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import time
 from collections.abc import Callable
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -49,17 +47,6 @@ def resumed(daemon: LabDaemon, timeout: float = RESUME_TIMEOUT) -> bool:
     except (WaitTimeout, AssertionError):
         return False
     return True
-
-
-def integrity(database: Path) -> str:
-    """``PRAGMA integrity_check`` read-only: "ok", or what SQLite found."""
-    try:
-        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True,
-                                     timeout=10.0)) as connection:
-            rows = connection.execute("PRAGMA integrity_check").fetchall()
-    except sqlite3.Error as error:
-        return f"cannot check: {error}"
-    return "; ".join(str(row[0]) for row in rows)[:500]
 
 
 class Outputs:

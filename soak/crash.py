@@ -44,7 +44,6 @@ from soak.common import (
     Outputs,
     count_arrivals,
     inspect_cli,
-    integrity,
     resumed,
     wait_quiet,
     with_secrets,
@@ -69,6 +68,7 @@ from testbed.daemon.records import (
     read_outbox_rows,
 )
 from testbed.daemon.waiting import WaitTimeout
+from testbed.integrity import integrity
 from testbed.lab import Lab
 from watchdog.store.invariants import timeline_problems
 

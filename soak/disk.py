@@ -29,13 +29,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from soak.common import Outputs, count_arrivals, integrity, wait_quiet
+from soak.common import Outputs, count_arrivals, wait_quiet
 from soak.figures import Figure, Size, SuiteResult, at_least, at_most, info
 from testbed.daemon.alert_servers import AlertServers, alert_overrides
 from testbed.daemon.delivery_audit import audit_deliveries, received_ids
 from testbed.daemon.driver import LabDaemon
 from testbed.daemon.records import read_outbox_rows
 from testbed.filesystems import SmallFilesystem
+from testbed.integrity import integrity
 from testbed.lab import Lab
 from watchdog.store.invariants import timeline_problems
 from watchdog.store.reader import connect, read_outages

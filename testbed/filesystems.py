@@ -13,10 +13,13 @@ import contextlib
 import errno
 import os
 import subprocess
+import time
 from pathlib import Path
 from types import TracebackType
 
 CHUNK = 64 * 1024
+# How long a process started with ``ip netns exec`` may take to enter its mount namespace.
+NAMESPACE_WAIT_S = 10.0
 
 
 class FilesystemError(RuntimeError):
@@ -99,5 +102,18 @@ class SmallFilesystem:
         in the service's namespace, so there only the file system's flag, which a remount
         changes for every namespace, decides. This gives the lab's daemon that view.
         """
+        # ``ip netns exec`` makes the namespace after the process starts: wait for it, or the
+        # remount would change the host's view, which the namespace then copies or not.
+        deadline = time.monotonic() + NAMESPACE_WAIT_S
+        while os.readlink(f"/proc/{pid}/ns/mnt") == os.readlink("/proc/self/ns/mnt"):
+            if time.monotonic() > deadline:
+                raise FilesystemError(f"process {pid} got no mount namespace of its own")
+            time.sleep(0.02)
         _mount("nsenter", "--target", str(pid), "--mount", "mount", "-o", "remount,bind,rw",
                str(self.path))
+        options = [line.split()[5] for line in
+                   Path(f"/proc/{pid}/mountinfo").read_text().splitlines()
+                   if line.split()[4] == str(self.path)]
+        if not options or not options[-1].startswith("rw"):
+            raise FilesystemError(f"{self.path} is still mounted read-only for process {pid}: "
+                                  f"{options}")

@@ -7,9 +7,7 @@ takes writes again, the file is never corrupted, and the fault is said once.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -17,6 +15,7 @@ from store_helpers import INTERVAL, T0, at, cycle, outages, transition
 from structlog.testing import capture_logs
 
 from testbed.filesystems import SmallFilesystem, mount_problem
+from testbed.integrity import integrity
 from tests.environment import require
 from watchdog.errors import DatabaseError, StorageFault
 from watchdog.store import files, memory_copy
@@ -34,11 +33,6 @@ def filesystem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Smal
     monkeypatch.setattr(memory_copy, "LOOK_EVERY_S", 0.0)
     with SmallFilesystem(tmp_path / "dbfs", MEGABYTES) as mounted:
         yield mounted
-
-
-def _integrity(path: Path) -> str:
-    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-        return str(connection.execute("PRAGMA integrity_check").fetchone()[0])
 
 
 def _daemon_store(filesystem: SmallFilesystem) -> tuple[Path, Store]:
@@ -90,7 +84,7 @@ def test_a_full_file_system_keeps_every_cycle_in_memory_and_writes_it_back_when_
                       up.strftime("%Y-%m-%d %H:%M:%S.%f"))]
     store.shutdown(at(seconds + 40))
     store.close()
-    assert _integrity(path) == "ok"
+    assert integrity(path) == "ok"
     assert timeline_problems(path) == []
 
 
@@ -123,7 +117,7 @@ def test_a_read_only_file_system_at_start_is_written_once_it_is_writable_again(
         files.hold_writer_lock(path)
     store.shutdown(at(16))
     store.close()
-    assert _integrity(path) == "ok"
+    assert integrity(path) == "ok"
 
 
 def test_a_copy_that_cannot_be_written_back_before_the_stop_is_said_lost(
@@ -138,7 +132,7 @@ def test_a_copy_that_cannot_be_written_back_before_the_stop_is_said_lost(
     assert [entry["event"] for entry in logs] == ["database_copy_lost"]
     assert "free disk space" in logs[0]["error"]
     filesystem.free()
-    assert _integrity(path) == "ok"
+    assert integrity(path) == "ok"
 
 
 def test_the_command_lines_store_says_the_fault_instead_of_holding_anything(
@@ -172,7 +166,7 @@ def test_a_database_too_large_for_memory_is_not_copied_and_the_fault_is_said_onc
     assert "too large" in logs[0]["reason"]
     filesystem.free()
     store.close()
-    assert _integrity(path) == "ok"
+    assert integrity(path) == "ok"
 
 
 def test_a_new_database_on_a_read_only_file_system_is_refused_in_one_sentence(

@@ -81,13 +81,13 @@ class CycleRecord:
 class Store:
     """The daemon's handle on the database. Create it with ``Store.open``."""
 
-    def __init__(self, engine: Engine, path: Path, backup: Path | None = None, *,
-                 hold_in_memory: bool = False) -> None:
+    def __init__(self, engine: Engine, path: Path, backup: Path | None = None) -> None:
         self._file_engine = engine
         self._path = path
-        # The daemon's store: the database goes to memory while the file takes no writes
-        # (``_memory``), and the writer lock is held (taken late if the fault prevented it).
-        self._hold_in_memory = hold_in_memory
+        # The daemon's store (``open_for_daemon``): the database goes to memory while the file
+        # takes no writes (``_memory``), and the writer lock is held (taken late if the fault
+        # prevented it).
+        self._hold_in_memory = False
         self._memory: MemoryCopy | None = None
         self._memory_refused = False
         self._writer_lock: TextIO | None = None

@@ -13,8 +13,18 @@ import os
 import sys
 from typing import Any, TextIO
 
-import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+# structlog imports its deprecated ``structlog.threadlocal`` with itself, which keeps
+# greenlet-local storage instead of thread-local when greenlet is importable, and so loads
+# greenlet and the C++ runtime it links (1.2 MB resident, bench.resources). The watchdog uses
+# neither greenlets nor that module, and its service environment has no greenlet (only the
+# test environment does, for Playwright): marking structlog's greenlet module as absent keeps
+# greenlet out of every environment alike. A no-op when structlog is already imported. (None
+# in sys.modules is Python's documented "this module cannot be imported"; typeshed allows
+# modules only.)
+sys.modules.setdefault("structlog._greenlets", None)  # type: ignore[arg-type]
+
+import structlog  # noqa: E402 (after the line above, on purpose)
+from structlog.typing import EventDict, Processor, WrappedLogger  # noqa: E402
 
 # sd-daemon(3) priority prefixes by level name.
 _PRIORITY = {"critical": 2, "error": 3, "exception": 3, "warning": 4, "info": 6, "debug": 7}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from watchdog import clock
+from watchdog import charset_detector, clock
 from watchdog.cli.common import config_from
 from watchdog.config import Config
 from watchdog.contract import public_holidays
@@ -14,6 +14,9 @@ from watchdog.errors import ConfigError
 def command(args: argparse.Namespace) -> int:
     # The holidays library would stay in the daemon's memory (~17 MB): a child computes them.
     public_holidays.in_child()
+    # requests' charset detector (~2.6 MB resident) is never used by the daemon: imported only
+    # if something asks for it.
+    charset_detector.defer()
 
     def daemon_config() -> Config:
         """The config, checked, and the public holidays it needs known before any cycle."""

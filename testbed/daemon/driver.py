@@ -34,6 +34,7 @@ from watchdog.store.reader import OutageRow, StatusData, read_outages, read_stat
 from watchdog.vocabulary import CAUSE_OTHER_PATH, DEFAULT_LINK, LinkState, SiteState
 
 WATCHDOG = REPO / ".venv" / "bin" / "watchdog"
+SERVICE_UNIT = REPO / "systemd" / "connectivity-watchdog.service"
 # How long stop() waits for the daemon to exit after SIGTERM before it gives up.
 STOP_TIMEOUT = 15.0
 # Lines of the daemon's output shown when a wait fails.
@@ -45,6 +46,17 @@ _ENV_DROPPED = ("WATCHDOG_CONFIG", "WATCHDOG_DATABASE", "WATCHDOG_DEBUG")
 def _environment() -> dict[str, str]:
     """This process's environment without what would redirect the daemon or the CLI."""
     return {key: value for key, value in os.environ.items() if key not in _ENV_DROPPED}
+
+
+def service_environment() -> dict[str, str]:
+    """The ``Environment=`` the systemd unit gives the daemon (KEY=VALUE lines): the lab's
+    daemon runs as the service does."""
+    settings = {}
+    for line in SERVICE_UNIT.read_text(encoding="utf-8").splitlines():
+        if line.startswith("Environment="):
+            key, _, value = line.removeprefix("Environment=").partition("=")
+            settings[key] = value
+    return settings
 
 
 def run_cli(lab: Lab, *args: str | Path, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
@@ -93,7 +105,7 @@ class LabDaemon:
             self.process = self.lab.office_exec(
                 [WATCHDOG, "run", "--config", self.config],
                 stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
-                env=_environment(),
+                env=_environment() | service_environment(),
             )
         return self
 

@@ -74,3 +74,15 @@ def _config_check_as_this_user(monkeypatch: pytest.MonkeyPatch) -> None:
     the install test creates that user for a while (another checkout's run on this machine
     too): here files are checked as the test's own user, unless a test names one (--user)."""
     monkeypatch.setattr("watchdog.config.service_account.SERVICE_USER", "")
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """structlog's defaults back after each test. A test that configures the daemon's logging
+    (``cache_logger_on_first_use``) would otherwise let the next tests' first log calls bind
+    the package's module-level loggers for good, and ``capture_logs`` in any later test of the
+    same worker would see nothing from them."""
+    yield
+    import structlog
+
+    structlog.reset_defaults()

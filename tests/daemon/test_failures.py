@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
+import structlog
 from structlog.testing import capture_logs
 
+from watchdog.daemon import failures as failures_module
 from watchdog.daemon.failures import FailureLog
 
 FULL = OSError("Cannot write the database /var/lib/wd/watchdog.db (database or disk is full)")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logger(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A logger bound under ``capture_logs``: the module's own may have been bound for good by
+    an earlier test of this worker that configured logging with caching."""
+    monkeypatch.setattr(failures_module, "log", structlog.get_logger("watchdog.daemon"))
 
 
 def said(logs: list[dict[str, object]]) -> list[tuple[object, ...]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import timedelta
@@ -120,6 +121,23 @@ def test_status_after_the_daemon_stopped_says_so(
     assert code == 3
     assert out.startswith("Internet link: UNKNOWN since 13:10:00 (50 min)")
     assert "not running" in out
+
+
+def test_status_of_a_running_daemon_that_stopped_writing_its_database_says_both(
+    config: Path, history: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from watchdog.store.files import hold_writer_lock
+
+    # The daemon holds its lock but wrote nothing for 50 min (its disk full or read-only).
+    with hold_writer_lock(history), time_machine.travel(at(3600), tick=False):
+        code, out, _ = run(capsys, "status", "--config", str(config))
+    assert code == 3
+    lines = out.splitlines()
+    assert lines[0].startswith("Internet link: UNKNOWN since 13:10:00")
+    assert "the watchdog runs but has not written its database since then" in lines[1]
+    assert (f"Daemon: running (pid {os.getpid()}) but not writing its database since 13:10:00: "
+            "is its file system full or read-only?") in out
+    assert "not running" not in out
 
 
 def test_status_without_a_database_is_one_sentence(

@@ -7,6 +7,7 @@ takes writes again, the file is never corrupted, and the fault is said once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,6 +103,11 @@ def test_a_read_only_file_system_at_start_is_written_once_it_is_writable_again(
     assert [(entry["event"], entry["log_level"]) for entry in logs] == [
         ("database_held_in_memory", "error")]
     assert "read-only" in logs[0]["error"]
+    # The lock is held from the start, on the file opened for reading: a second daemon is
+    # refused, and the readers can tell the daemon runs (watchdog status).
+    assert files.writer_pid(path) == os.getpid()
+    with pytest.raises(DatabaseError, match=f"another watchdog \\(pid {os.getpid()}\\)"):
+        files.hold_writer_lock(path)
     store.resume(at(10), INTERVAL, link=DEFAULT_LINK)
     store.record_cycle(cycle(at(10)), [transition("up", at(10))], [], at(11),
                        link=DEFAULT_LINK)
@@ -112,9 +118,7 @@ def test_a_read_only_file_system_at_start_is_written_once_it_is_writable_again(
     store.record_cycle(cycle(at(14), ok=False), [], [], at(15), link=DEFAULT_LINK)
     assert not store.held_in_memory
     assert [kind for kind, *_ in outages(path)] == ["isp"]
-    # The writer lock was taken with the file: a second daemon is refused.
-    with pytest.raises(DatabaseError, match="another watchdog"):
-        files.hold_writer_lock(path)
+    assert files.writer_pid(path) == os.getpid()
     store.shutdown(at(16))
     store.close()
     assert integrity(path) == "ok"

@@ -12,6 +12,7 @@ config or database that cannot be read is a user error (64, 66, 78...).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -43,10 +44,19 @@ from watchdog.link.maintenance_windows import (
     windows_between,
 )
 from watchdog.link.site import LinkView, carrier, site_state
+from watchdog.store.files import writer_pid
 from watchdog.store.heartbeat_reader import HeartbeatRecord, read_heartbeats
 from watchdog.store.reader import Heartbeat, StatusData, read_status
 from watchdog.store.ticket_reader import TicketRow, read_current_incident
 from watchdog.vocabulary import CAUSE_OTHER_PATH, SITE_STATE_LABELS, state_label
+
+# A daemon that holds the writer lock although its heartbeat is old has not written its
+# database since: most likely its file system is full or read-only, and it goes on watching
+# with the database in memory (store.memory_copy), which it writes back later.
+UNWRITTEN_HINT = ("is its file system full or read-only? Its log says; "
+                  "systemctl status connectivity-watchdog shows the live state")
+CAUSE_UNWRITTEN = ("the watchdog runs but has not written its database since then; "
+                   "systemctl status connectivity-watchdog shows the live state")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +120,8 @@ def look(config: Config, link: LinkConfig, now: datetime,
          windows: Sequence[MaintenanceWindow]) -> LinkLook:
     """Read what ``status`` shows of ``link`` at ``now``; raises ``DatabaseError``."""
     status = read_status(config.storage.database, now, link=link.name)
+    if not (status.heartbeat and status.heartbeat.running) and writer_pid(status.path) is not None:
+        status = dataclasses.replace(status, cause=CAUSE_UNWRITTEN)
     incident = read_current_incident(config.storage.database, link=link.name)
     active = window_at(windows, now, link=link.name)
     upcoming = [occurrence for occurrence in windows_between(
@@ -351,7 +363,17 @@ def daemon_lines(status: StatusData, zone: tzinfo,
     now = status.now
     lines = []
     heartbeat = status.heartbeat
-    if heartbeat is None:
+    writer = None if heartbeat is not None and heartbeat.running else writer_pid(status.path)
+    if writer is not None:
+        since = "" if heartbeat is None else (
+            f" since {local_time(heartbeat.last_cycle_at, zone, now)}")
+        lines.append(f"Daemon: running (pid {writer or '?'}) but not writing its database"
+                     f"{since}: {UNWRITTEN_HINT}")
+        if heartbeat is not None:
+            clock = clock_line(heartbeat, zone, now)
+            if clock is not None:
+                lines.append(clock)
+    elif heartbeat is None:
         lines.append("Daemon: has never run on this database")
     else:
         ago = duration((now - heartbeat.last_cycle_at).total_seconds())

@@ -139,14 +139,14 @@ def hold_writer_lock(database: Path) -> TextIO:
     """
     import fcntl
 
-    lock_path = database.with_name(database.name + ".lock")
+    lock_path = writer_lock_path(database)
     try:
         lock_path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise unwritable(database, f"cannot create {lock_path.parent}: "
                                    f"{error.strerror or error}") from None
     try:
-        handle = lock_path.open("a+")
+        handle = _open_lock_file(lock_path)
     except OSError as error:
         if error.errno == errno.EROFS:
             raise read_only(database) from None
@@ -158,14 +158,63 @@ def hold_writer_lock(database: Path) -> TextIO:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
-        holder = handle.read().strip() or "another process"
+        written = handle.read().strip()
         handle.close()
+        found = writer_pid(database)
+        holder = str(found) if found else written or "another process"
         raise DatabaseError(
             f"another watchdog (pid {holder}) is already running on {database}; stop it "
             "first (systemctl stop connectivity-watchdog), or use another storage.database."
         ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
+    if handle.writable():
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
     return handle
+
+
+def _open_lock_file(lock_path: Path) -> TextIO:
+    """The lock file, opened to write the pid in; on a read-only file system an existing one
+    opened for reading (flock needs no write access; the pid inside stays the last writer's).
+    Raises ``OSError``."""
+    try:
+        return lock_path.open("a+")
+    except OSError as error:
+        if error.errno != errno.EROFS or not lock_path.exists():
+            raise
+        return lock_path.open("r")
+
+
+def writer_lock_path(database: Path) -> Path:
+    """The database's writer lock file: ``<db>.lock`` next to it."""
+    return database.with_name(database.name + ".lock")
+
+
+def writer_pid(database: Path) -> int | None:
+    """The pid of the process holding ``database``'s writer lock (a running daemon), or None
+    when none holds it or this system cannot tell.
+
+    Read from ``/proc/locks`` rather than by trying the lock: a reader holding it for an
+    instant would make a daemon starting then believe another one runs. A pid 0 means a
+    holder in another pid namespace.
+    """
+    try:
+        lock = writer_lock_path(database).stat()
+        table = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    for line in table.splitlines():
+        # "3: FLOCK  ADVISORY  WRITE 1234 00:2d:5678 0 EOF" (a waiter's line has "->" after
+        # the number and holds nothing).
+        fields = line.split()
+        if len(fields) < 6 or fields[1:4] != ["FLOCK", "ADVISORY", "WRITE"]:
+            continue
+        try:
+            major, minor, inode = fields[5].split(":")
+            device = os.makedev(int(major, 16), int(minor, 16))
+            if int(inode) == lock.st_ino and device == lock.st_dev:
+                return int(fields[4])
+        except ValueError:
+            continue
+    return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import replace
+from datetime import timedelta
 
 from tests.web.conftest import NOW, PROVIDER_REF, SECRETS
 from watchdog.config import Config
@@ -75,3 +76,14 @@ def test_it_renders_in_well_under_fifty_milliseconds(site: Config) -> None:
     began = time.perf_counter()
     render(site, PageRequest("default", "en"), NOW)
     assert time.perf_counter() - began < 0.5  # generous here; bench/web.py measures it
+
+
+def test_a_database_not_written_for_long_is_said_as_the_serving_daemon_knows_it(
+    site: Config,
+) -> None:
+    # The page is served by the running daemon: an old heartbeat means it could not write.
+    html = render(site, PageRequest("default", "en"), NOW + timedelta(hours=1))
+    assert ("The watchdog has not written its database since 2026-11-20 11:59:59 CET: this "
+            "page shows the state then (is its file system full or read-only?).") in html
+    assert "The state when the watchdog last wrote its database" in html
+    assert "not running" not in html

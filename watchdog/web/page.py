@@ -215,7 +215,10 @@ def gather(config: Config, request: PageRequest, now: datetime) -> dict[str, Any
         "since": None if status.since is None else write.instant(status.since),
         "elapsed": None if status.since is None else write.duration(
             (now - status.since).total_seconds()),
-        "cause": status.cause,
+        # The daemon serving the page runs: a heartbeat too old to count as running means it
+        # has not written its database since (the reader's cause would say "not running").
+        "cause": words["cause_unwritten"] if heartbeat is not None and not heartbeat.running
+        else status.cause,
         "outage": None if outage is None else words["outage_so_far"].format(
             id=outage.id, kind=words["kind_" + outage.kind], since=write.instant(
                 outage.started_at), lasted=write.duration(
@@ -260,7 +263,7 @@ def gather(config: Config, request: PageRequest, now: datetime) -> dict[str, Any
                    words["daemon_running"].format(ago=write.duration(
                        (now - heartbeat.last_cycle_at).total_seconds()))
                    if heartbeat.running else
-                   words["daemon_stopped"].format(at=write.instant(heartbeat.last_cycle_at))),
+                   words["daemon_unwritten"].format(at=write.instant(heartbeat.last_cycle_at))),
         "generated": write.instant(now),
         "zone": str(zone),
         "refresh": REFRESH_SECONDS,

@@ -54,7 +54,12 @@ PAGE_WORDS: Final[dict[str, dict[str, str]]] = {
         "reports": "Monthly report",
         "this_month": "{month} (so far)",
         "daemon_running": "The watchdog is running; last cycle {ago} ago.",
-        "daemon_stopped": "The watchdog is not running; last cycle {at}.",
+        # The page is served by the running daemon: an old heartbeat means it has not written
+        # its database since (held in memory while its file system is full or read-only).
+        "cause_unwritten": "The state when the watchdog last wrote its database; it has "
+                           "written nothing since.",
+        "daemon_unwritten": "The watchdog has not written its database since {at}: this page "
+                            "shows the state then (is its file system full or read-only?).",
         "daemon_never": "The watchdog has never run on this database.",
         "refresh": "This page refreshes itself every {seconds} s.",
         "other_links": "Links",
@@ -108,7 +113,11 @@ PAGE_WORDS: Final[dict[str, dict[str, str]]] = {
         "reports": "Rapport mensuel",
         "this_month": "{month} (en cours)",
         "daemon_running": "La surveillance tourne ; dernier cycle il y a {ago}.",
-        "daemon_stopped": "La surveillance est arrêtée ; dernier cycle le {at}.",
+        "cause_unwritten": "L'état lors de sa dernière écriture dans sa base ; la "
+                           "surveillance n'y a rien écrit depuis.",
+        "daemon_unwritten": "La surveillance n'a rien écrit dans sa base depuis le {at} : "
+                            "cette page montre l'état d'alors (son disque est-il plein ou en "
+                            "lecture seule ?).",
         "daemon_never": "La surveillance n'a jamais tourné sur cette base.",
         "refresh": "Cette page se met à jour toute seule toutes les {seconds} s.",
         "other_links": "Liens",
